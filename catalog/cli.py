@@ -1,0 +1,167 @@
+"""``galcat``: the front door. Each command parses arguments and calls one function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from catalog.cli_output import console, errors, save_rows, show_ingest, show_rows
+from catalog.db import Database, get_database
+from catalog.settings import load_settings
+from catalog.sql import Rows
+
+app = typer.Typer(
+    help="galcat: deep-learning catalogs of galaxies and quasar absorbers.\n\n"
+    "Example: galcat init && galcat query sql \"SELECT count(*) FROM galaxy\"",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(help="Load survey files into the catalog.", no_args_is_help=True)
+query_app = typer.Typer(help="Read-only queries: cone search and SQL.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(query_app, name="query")
+
+
+def _database() -> Database:
+    return get_database(load_settings())
+
+
+def _ready_database() -> Database:
+    from catalog.status import catalog_status
+
+    db = _database()
+    status = catalog_status(db)
+    if not status.up_to_date:
+        errors.print(
+            f"The catalog at {status.database} is at schema revision {status.revision}, "
+            f"not {status.head}: run `galcat init` first."
+        )
+        raise typer.Exit(2)
+    return db
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the catalog schema (Alembic, to head).
+
+    Example: GALCAT_DATABASE_URL=postgresql://postgres@127.0.0.1/test galcat init
+    """
+    from catalog import migrate
+    from catalog.status import catalog_status
+
+    db = _database()
+    migrate.upgrade(db)
+    status = catalog_status(db)
+    console.print(f"catalog ready at {status.database} (schema revision {status.revision})")
+
+
+@app.command()
+def status() -> None:
+    """Show the database, broker, schema revision and row counts.
+
+    Example: galcat status
+    """
+    from catalog.status import catalog_status
+
+    settings = load_settings()
+    state = catalog_status(get_database(settings))
+    console.print(f"home      {settings.home}")
+    console.print(f"database  {state.database}")
+    console.print(f"broker    {settings.broker_url}")
+    console.print(f"schema    {state.revision or 'not initialised (run galcat init)'}"
+                  f"{'' if state.up_to_date else f' (head is {state.head})'}")
+    for name, count in state.row_counts.items():
+        console.print(f"  {name:<14}{count:>10}")
+
+
+@ingest_app.command("catalog")
+def ingest_catalog(
+    files: Annotated[list[Path], typer.Argument(help="FITS, VOTable, ECSV, CSV or Parquet.")],
+    kind: Annotated[str, typer.Option(help="What one row is: galaxy or sightline.")] = "galaxy",
+    survey: Annotated[str | None, typer.Option(help="Survey name (default: file name).")] = None,
+    ra: Annotated[str | None, typer.Option("--ra", help="RA column (degrees or h:m:s).")] = None,
+    dec: Annotated[str | None, typer.Option("--dec", help="Dec column (degrees or d:m:s).")] = None,
+    id: Annotated[str | None, typer.Option("--id", help="Object id column.")] = None,
+) -> None:
+    """Load galaxy or quasar-sightline tables; each file loads whole or not at all.
+
+    Example: galcat ingest catalog dr7_dlas.fits --kind sightline --survey sdss-dr7
+    """
+    from catalog.ingest.tables import ingest_catalog as run
+
+    summary = run(_ready_database(), files, kind, survey, ra, dec, id)
+    show_ingest(summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@query_app.command("cone")
+def query_cone(
+    ra: Annotated[float, typer.Argument(help="Centre RA, degrees (ICRS).")],
+    dec: Annotated[float, typer.Argument(help="Centre Dec, degrees (ICRS).")],
+    radius: Annotated[float, typer.Argument(help="Radius, degrees.")],
+    table: Annotated[str, typer.Option(help="galaxy or sightline.")] = "galaxy",
+    limit: Annotated[int | None, typer.Option(help="At most this many rows, nearest.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write to .fits/.csv/.vot/.parquet.")] = None,
+) -> None:
+    """Objects within RADIUS degrees of (RA, DEC), nearest first.
+
+    Example: galcat query cone 150.1 2.2 0.05 --table galaxy --out cone.csv
+    """
+    from catalog.sky import CONE_SUMMARY_COLUMNS, cone
+
+    db = _ready_database()
+    columns = None if out else CONE_SUMMARY_COLUMNS.get(table)
+    try:
+        with db.new_session() as session:
+            rows = cone(session, table, ra, dec, radius, columns=columns, limit=limit)
+    except ValueError as exc:
+        errors.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    names = list(rows[0]) if rows else ["id", "ra_deg", "dec_deg", "distance_deg"]
+    result = Rows(names, [tuple(r.values()) for r in rows])
+    _show_or_save(result, out, f"{table} within {radius}° of ({ra}, {dec})")
+
+
+@query_app.command("sql")
+def query_sql(
+    sql: Annotated[str, typer.Argument(help="One SELECT statement.")],
+    out: Annotated[Path | None, typer.Option(help="Write to .fits/.csv/.vot/.parquet.")] = None,
+) -> None:
+    """Run one read-only SQL statement; anything that writes is refused.
+
+    Example: galcat query sql "SELECT survey_id, count(*) FROM galaxy GROUP BY survey_id"
+    """
+    from catalog.sql import QueryError, run_sql
+
+    try:
+        result = run_sql(_ready_database(), sql)
+    except QueryError as exc:
+        errors.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    _show_or_save(result, out, None)
+
+
+@app.command()
+def demo() -> None:
+    """Run galcat's main job on the embedded default (for now: initialise and report).
+
+    Example: galcat demo
+    """
+    init()
+    status()
+
+
+def _show_or_save(result: Rows, out: Path | None, title: str | None) -> None:
+    if out is None:
+        show_rows(result, title=title)
+    else:
+        save_rows(result, out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

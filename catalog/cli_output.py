@@ -1,0 +1,59 @@
+"""How the CLI shows tables and outcomes to a person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from catalog.ingest.report import IngestSummary
+from catalog.sql import Rows
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def show_rows(result: Rows, title: str | None = None, max_rows: int = 50) -> None:
+    """Print up to ``max_rows`` rows of a query result."""
+    view = RichTable(title=title, show_lines=False)
+    for name in result.names:
+        view.add_column(name, overflow="fold")
+    for row in result.rows[:max_rows]:
+        view.add_row(*(_cell(v) for v in row))
+    console.print(view)
+    if len(result.rows) > max_rows:
+        console.print(f"… {len(result.rows) - max_rows} more rows (use --out FILE for all)")
+    console.print(f"{len(result.rows)} rows")
+
+
+def save_rows(result: Rows, path: Path) -> None:
+    """Write a query result to ``path`` in the format its suffix names, and say so."""
+    from catalog.tableio import write_table
+
+    write_table(result.to_table(), path)
+    console.print(f"wrote {len(result.rows)} rows to {path}")
+
+
+def show_ingest(summary: IngestSummary) -> None:
+    """Per-file outcome lines, errors on stderr, and one summary line."""
+    for outcome in summary.files:
+        if outcome.ok:
+            merged = f", {outcome.rows_merged} repeated rows merged" if outcome.rows_merged else ""
+            console.print(f"[green]loaded[/] {outcome.path}: {outcome.rows_loaded} rows{merged}")
+        else:
+            errors.print(f"[red]refused[/] {outcome.path} (nothing from it was written):")
+            for message in outcome.errors:
+                errors.print(f"  {message}", markup=False, highlight=False)
+    (console if summary.ok else errors).print(summary.describe())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.8g}"
+    if isinstance(value, bytes | memoryview):
+        return f"<{len(bytes(value))} bytes>"
+    return str(value)

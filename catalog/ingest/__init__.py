@@ -1,0 +1,1 @@
+"""Ingest of real file formats into the catalog, one transaction per file."""

@@ -1,0 +1,65 @@
+"""What an ingest did to each file: loaded, merged, or refused and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class InputError(Exception):
+    """Bad input, located: which file, which row (1-based data row), which column."""
+
+    def __init__(
+        self, path: str | Path, message: str, row: int | None = None, column: str | None = None
+    ) -> None:
+        self.path = str(path)
+        self.row = row
+        self.column = column
+        self.message = message
+        where = self.path
+        if row is not None:
+            where += f", row {row}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class FileOutcome:
+    """The result of ingesting one file."""
+
+    path: str
+    rows_loaded: int = 0
+    rows_merged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class IngestSummary:
+    """Outcomes of one ingest command over many files."""
+
+    files: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if not f.ok]
+
+    def describe(self) -> str:
+        """One line: how many files and rows loaded, how many files refused."""
+        good = len(self.files) - len(self.failed)
+        text = f"{good} of {len(self.files)} files loaded ({self.rows_loaded} rows)"
+        if self.failed:
+            text += f"; {len(self.failed)} refused and rolled back"
+        return text

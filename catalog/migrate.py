@@ -1,0 +1,48 @@
+"""Schema migrations through Alembic (``galcat init`` upgrades to head)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+import migrations
+from catalog.db import Database
+
+
+def alembic_config(database_url: str) -> Config:
+    """An Alembic config for ``database_url`` with galcat's migration scripts."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Migrate ``db`` up to ``revision``."""
+    with db.engine.begin() as connection:
+        config = alembic_config(db.url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(db: Database, revision: str = "base") -> None:
+    """Migrate ``db`` down to ``revision``."""
+    with db.engine.begin() as connection:
+        config = alembic_config(db.url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def current_revision(db: Database) -> str | None:
+    """The revision ``db`` is at (None before ``galcat init``)."""
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision(db: Database) -> str | None:
+    """The newest revision shipped with this code."""
+    return ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()

@@ -1,0 +1,1 @@
+"""Alembic migrations: the only owner of galcat's schema."""

@@ -1,0 +1,1 @@
+"""galcat models: pure science (networks, mocks, metrics); arrays in, arrays out."""
