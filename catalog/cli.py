@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from catalog.cli_jobs import infer_app, jobs_app, train_app, worker
 from catalog.cli_output import console, errors, save_rows, show_ingest, show_rows
 from catalog.db import Database, get_database
 from catalog.settings import load_settings
@@ -23,6 +24,10 @@ ingest_app = typer.Typer(help="Load survey files into the catalog.", no_args_is_
 query_app = typer.Typer(help="Read-only queries: cone search and SQL.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(query_app, name="query")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(train_app, name="train")
+app.add_typer(infer_app, name="infer")
+app.command()(worker)
 
 
 def _database() -> Database:

@@ -36,7 +36,9 @@ class Database(abc.ABC):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = self._make_engine(readonly=False)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = self._make_writer_engine()
+        self._sessions = sessionmaker(self._writer, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._readonly_engine: Engine | None = None
 
     @staticmethod
@@ -55,13 +57,16 @@ class Database(abc.ABC):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A read-write session; commits on success, rolls back on error."""
+        """A writing session; commits on success, rolls back on error."""
         with self._sessions() as session, session.begin():
             yield session
 
     def new_session(self) -> Session:
-        """A session the caller manages (commit/rollback/close)."""
-        return self._sessions()
+        """A session for reading (it may write, but takes no write lock up front)."""
+        return self._readers()
+
+    def _make_writer_engine(self) -> Engine:
+        return self.engine
 
     @property
     def readonly_engine(self) -> Engine:
@@ -73,6 +78,8 @@ class Database(abc.ABC):
     def dispose(self) -> None:
         """Close pooled connections (call after fork and at exit)."""
         self.engine.dispose()
+        if self._writer is not self.engine:
+            self._writer.dispose()
         if self._readonly_engine is not None:
             self._readonly_engine.dispose()
 
@@ -150,7 +157,7 @@ class Database(abc.ABC):
         """Atomically move job ``job_id`` from queued to running for ``worker``."""
 
     @abc.abstractmethod
-    def _make_engine(self, readonly: bool) -> Engine: ...
+    def _make_engine(self, readonly: bool, immediate: bool = False) -> Engine: ...
 
     @abc.abstractmethod
     def _insert(self, table: sa.Table) -> Any: ...
@@ -159,7 +166,10 @@ class Database(abc.ABC):
 class SqliteDatabase(Database):
     """The embedded default: one SQLite file."""
 
-    def _make_engine(self, readonly: bool) -> Engine:
+    def _make_writer_engine(self) -> Engine:
+        return self._make_engine(readonly=False, immediate=True)
+
+    def _make_engine(self, readonly: bool, immediate: bool = False) -> Engine:
         url = make_url(self.url)
         path = url.database
         if path and path != ":memory:" and not readonly:
@@ -185,7 +195,7 @@ class SqliteDatabase(Database):
 
         @event.listens_for(engine, "begin")
         def _begin(connection: sa.Connection) -> None:
-            connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
 
@@ -207,7 +217,7 @@ class SqliteDatabase(Database):
 class PostgresDatabase(Database):
     """Production: PostgreSQL through psycopg 3."""
 
-    def _make_engine(self, readonly: bool) -> Engine:
+    def _make_engine(self, readonly: bool, immediate: bool = False) -> Engine:
         connect_args: dict[str, Any] = {"connect_timeout": 10}
         if readonly:
             connect_args["options"] = "-c default_transaction_read_only=on"

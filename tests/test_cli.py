@@ -79,7 +79,7 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     assert (tmp_path / "galcat.sqlite").exists()
     status = subprocess.run([str(galcat), "status"], env=env, capture_output=True, text=True,
                             timeout=120)
-    assert "schema    0001" in status.stdout
+    assert "schema    0002" in status.stdout
 
 
 @pytest.mark.parametrize("argv", [["nonsense"], ["query", "cone"]])

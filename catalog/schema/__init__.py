@@ -6,6 +6,7 @@ from catalog.schema.predictions import (
     DlaAbsorber,
     Morphology,
     PhasePrediction,
+    ScalarPrediction,
     SersicFit,
     SightlineSearch,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "PhasePrediction",
     "Release",
     "ReleaseFile",
+    "ScalarPrediction",
     "SersicFit",
     "Sightline",
     "SightlineSearch",

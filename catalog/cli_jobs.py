@@ -1,0 +1,169 @@
+"""CLI commands that run or watch jobs; ``workers`` is imported only inside them."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from catalog.cli_output import console, errors
+from catalog.settings import load_settings
+
+jobs_app = typer.Typer(help="List, inspect, cancel and retry jobs.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a model as a queued job.", no_args_is_help=True)
+infer_app = typer.Typer(help="Run a registered model over catalog objects.",
+                        no_args_is_help=True)
+
+WaitOption = Annotated[bool, typer.Option("--wait", help="Show progress until the job ends.")]
+LocalOption = Annotated[bool, typer.Option("--local", help="Run in this process, no worker.")]
+
+
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues: gpu, cpu.")] = "gpu,cpu",
+    concurrency: Annotated[int, typer.Option(help="Worker processes (1 = solo pool).")] = 1,
+    name: Annotated[str | None, typer.Option(help="Celery node name.")] = None,
+) -> None:
+    """Start a worker that pulls jobs from the broker (runs until stopped).
+
+    Example: galcat worker --queues gpu --concurrency 1
+    """
+    from workers.worker_main import start_worker
+
+    start_worker(load_settings(), queues.split(","), concurrency, name=name)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    limit: Annotated[int, typer.Option(help="Newest N jobs.")] = 20,
+    shards: Annotated[bool, typer.Option(help="Include inference shards.")] = False,
+) -> None:
+    """The newest jobs with their state and progress.
+
+    Example: galcat jobs list --limit 5
+    """
+    from rich.table import Table
+
+    from workers.jobs import list_jobs
+
+    table = Table("id", "kind", "state", "progress", "attempts", "message")
+    for job in list_jobs(load_settings(), limit=limit, include_shards=shards):
+        progress = f"{job.done}/{job.total}" if job.total else ""
+        table.add_row(str(job.id), job.kind, job.state, progress, str(job.attempts),
+                      (job.error or job.message or "")[:60])
+    console.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
+    """Everything about one job.
+
+    Example: galcat jobs show 12
+    """
+    from workers.jobs import JobError, JobHandle
+
+    try:
+        state = JobHandle(job_id, load_settings()).status()
+    except JobError as exc:
+        _fail(exc)
+    for key, value in state.__dict__.items():
+        text = json.dumps(value) if isinstance(value, dict) else str(value)
+        console.print(f"{key:<12}{text}", markup=False, highlight=False)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
+    """Cancel a job; shards not yet started never start.
+
+    Example: galcat jobs cancel 12
+    """
+    from workers.jobs import JobError, cancel
+
+    try:
+        state = cancel(load_settings(), job_id)
+    except JobError as exc:
+        _fail(exc)
+    console.print(f"job {job_id} {state.state}")
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: Annotated[int, typer.Argument(help="Job id.")], wait: WaitOption = False
+               ) -> None:
+    """Queue a failed or cancelled job again.
+
+    Example: galcat jobs retry 12 --wait
+    """
+    from workers.jobs import JobError, retry
+
+    try:
+        handle = retry(load_settings(), job_id)
+    except JobError as exc:
+        _fail(exc)
+    _report(handle, wait)
+
+
+@train_app.command("toy")
+def train_toy(
+    seed: Annotated[int, typer.Option(help="Random seed for data and weights.")] = 0,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
+    name: Annotated[str, typer.Option(help="Registry name of the model.")] = "toy",
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Train the tiny sky-position regressor that exercises the job machinery.
+
+    Example: galcat train toy --seed 1 --wait
+    """
+    params = {"task": "toy", "seed": seed, "name": name, "config": {"epochs": epochs},
+              "command": f"galcat train toy --seed {seed} --epochs {epochs} --name {name}"}
+    _submit("train", params, None, None, wait, local)
+
+
+@infer_app.command("toy")
+def infer_toy(
+    model: Annotated[str, typer.Option(help="Model reference: toy, toy@latest, toy@3.")] = "toy",
+    where: Annotated[str | None, typer.Option(help="SQL condition on galaxy rows.")] = None,
+    shard_size: Annotated[int | None, typer.Option(help="Objects per shard.")] = None,
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Predict with the toy regressor for every galaxy matching --where.
+
+    Example: galcat infer toy --model toy@latest --where "dec_deg > 0" --wait
+    """
+    _submit("infer", {"task": "toy", "shard_size": shard_size}, model, where, wait, local)
+
+
+def _submit(kind: str, params: dict[str, Any], model: str | None, where: str | None,
+            wait: bool, local: bool) -> None:
+    from catalog.registry import RegistryError
+    from workers.jobs import JobError, submit
+
+    settings = load_settings()
+    try:
+        if local:
+            from workers.local import run_locally
+
+            handle = run_locally(settings, kind, params, model=model, where=where)
+        else:
+            handle = submit(kind, model=model, where=where, parameters=params, settings=settings)
+    except (JobError, RegistryError) as exc:
+        _fail(exc)
+    _report(handle, wait or local)
+
+
+def _report(handle: Any, wait: bool) -> None:
+    if not wait:
+        console.print(f"job {handle.id} queued; watch it with `galcat jobs show {handle.id}`")
+        return
+    state = handle.wait(progress=True)
+    if state.state != "done":
+        errors.print(f"job {handle.id} {state.state}: {state.error or state.message}",
+                     markup=False, highlight=False)
+        raise typer.Exit(1)
+    console.print(f"job {handle.id} done: {state.message or ''}", markup=False)
+
+
+def _fail(exc: Exception) -> Any:
+    errors.print(f"error: {exc}", markup=False, highlight=False)
+    raise typer.Exit(1)

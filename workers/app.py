@@ -1,0 +1,64 @@
+"""The Celery app, built from galcat's settings. TensorFlow is never imported here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from catalog.settings import Settings, load_settings
+
+QUEUES = ("gpu", "cpu")
+EMBEDDED_POLL_S = 0.05
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app on ``settings.broker_url`` with galcat's delivery guarantees:
+    late acks, prefetch 1, a Redis visibility timeout above the longest job."""
+    app = Celery("galcat", broker=settings.broker_url, include=["workers.tasks"])
+    transport_options: dict[str, Any] = {}
+    if settings.broker_url.startswith("sqla+"):
+        settings.home.mkdir(parents=True, exist_ok=True)
+        _tune_embedded_broker()
+    if settings.broker_url.startswith(("redis", "rediss")):
+        transport_options["visibility_timeout"] = 12 * 3600
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="cpu",
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        enable_utc=True,
+    )
+    app.conf.galcat_settings = settings
+    return app
+
+
+def _tune_embedded_broker() -> None:
+    """Poll the SQLite broker every 50 ms instead of every second.
+
+    kombu's SQLAlchemy transport hands every transport option to ``create_engine``,
+    so its polling interval can only be set on the transport class.
+    """
+    from kombu.transport import sqlalchemy as sqla_transport
+
+    sqla_transport.Transport.polling_interval = EMBEDDED_POLL_S
+
+
+_apps: dict[Settings, Celery] = {}
+
+
+def celery_app(settings: Settings | None = None) -> Celery:
+    """The process's Celery app for ``settings`` (default: from the environment)."""
+    settings = settings or load_settings()
+    app = _apps.get(settings)
+    if app is None:
+        app = _apps[settings] = make_celery(settings)
+    return app

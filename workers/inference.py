@@ -1,0 +1,123 @@
+"""Sharded inference: a parent job fans out into shards of ``settings.shard_size`` objects;
+each shard upserts its predictions keyed by (model_version, object)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from catalog.db import Database
+from catalog.schema import Galaxy, ModelVersion, ScalarPrediction
+from catalog.schema.base import utcnow
+from workers.doorbell import ring
+from workers.lifecycle import JOB, JobContext
+from workers.model_io import load_model
+
+CHUNK = 512
+
+
+@dataclass(frozen=True)
+class InferenceTask:
+    """How one kind of model meets the catalog: which objects, how to predict, where to write."""
+
+    object_table: sa.Table
+    predict: Callable[[Any, Session, list[int]], list[dict[str, Any]]]
+    prediction_table: sa.Table
+    object_key: str
+
+
+def _predict_toy(model: Any, session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    from models import toy_regressor
+
+    rows = session.execute(
+        sa.select(Galaxy.id, Galaxy.ra_deg, Galaxy.dec_deg).where(Galaxy.id.in_(ids))
+    ).all()
+    values = toy_regressor.predict(model, np.array([r.ra_deg for r in rows]),
+                                   np.array([r.dec_deg for r in rows]))
+    return [{"galaxy_id": r.id, "value": float(v)} for r, v in zip(rows, values, strict=True)]
+
+
+TASKS: dict[str, InferenceTask] = {
+    "toy": InferenceTask(cast(sa.Table, Galaxy.__table__), _predict_toy,
+                         cast(sa.Table, ScalarPrediction.__table__), "galaxy_id"),
+}
+
+
+def inference_task(name: str) -> InferenceTask:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"no inference for task {name!r} (known: {', '.join(TASKS)})") from None
+
+
+def select_objects(db: Database, task: InferenceTask, where: str | None) -> list[int]:
+    """Ids of the objects to run on, on a read-only connection (``where`` is SQL)."""
+    sql = f"SELECT id FROM {task.object_table.name}"
+    if where:
+        sql += f" WHERE ({where})"
+    _names, rows = db.readonly_query(sql + " ORDER BY id")
+    return [int(r[0]) for r in rows]
+
+
+def fan_out(ctx: JobContext) -> None:
+    """Split the job into shards, commit them, ring for each, and wait for them."""
+    task = inference_task(str(ctx.parameters["task"]))
+    ids = select_objects(ctx.db, task, ctx.parameters.get("where"))
+    if not ids:
+        ctx.finish({"objects": 0, "shards": 0}, message="no objects matched")
+        return
+    size = int(ctx.parameters.get("shard_size") or ctx.settings.shard_size)
+    shards = [ids[i:i + size] for i in range(0, len(ids), size)]
+    with ctx.db.session() as session:
+        ctx.hold(session)
+        now = utcnow()
+        created = session.execute(sa.insert(JOB).returning(JOB.c.id), [
+            {"kind": "infer_shard", "queue": ctx.parameters.get("shard_queue", "gpu"),
+             "state": "queued", "parent_id": ctx.job_id, "shard_index": i,
+             "model_version_id": ctx.model_version_id,
+             "parameters": {"task": ctx.parameters["task"], "object_ids": shard,
+                            "throttle_s": ctx.parameters.get("throttle_s", 0)},
+             "progress_total": len(shard), "max_attempts": 3, "created_at": now,
+             "attempts": 0, "progress_done": 0}
+            for i, shard in enumerate(shards)
+        ]).scalars().all()
+        session.execute(sa.update(JOB).where(JOB.c.id == ctx.job_id).values(
+            worker=None, heartbeat_at=None, progress_total=len(ids),
+            message=f"{len(ids)} objects in {len(shards)} shards"))
+    queue = str(ctx.parameters.get("shard_queue", "gpu"))
+    ring(ctx.settings, ctx.db, [(job_id, queue) for job_id in created])
+
+
+def run_shard(ctx: JobContext) -> None:
+    """Predict for this shard's objects, then write them and finish in one transaction."""
+    task = inference_task(str(ctx.parameters["task"]))
+    ids: Sequence[int] = ctx.parameters["object_ids"]
+    throttle_s = float(ctx.parameters.get("throttle_s") or 0)
+    with ctx.db.new_session() as session:
+        version = session.get(ModelVersion, ctx.model_version_id)
+    if version is None:
+        raise ValueError(f"model version {ctx.model_version_id} does not exist")
+    model = load_model(ctx.settings, version)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), CHUNK):
+        with ctx.db.new_session() as session:
+            rows += task.predict(model, session, list(ids[start:start + CHUNK]))
+        if throttle_s:
+            time.sleep(throttle_s)
+        ctx.progress(min(start + CHUNK, len(ids)), len(ids))
+    version_id = int(version.id)
+    for row in rows:
+        row["model_version_id"] = version_id
+
+    def write(session: Session) -> None:
+        ctx.db.upsert(session, task.prediction_table, rows,
+                      key=("model_version_id", task.object_key))
+
+    ctx.finish({"objects": len(ids), "written": len(rows)}, write,
+               message=f"{len(rows)} predictions written")
