@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from conftest import REDIS_URL, unavailable
+from tcp_proxy import TcpProxy
 
 from catalog.db import Database
 from catalog.registry import artifact_path, register
@@ -59,10 +60,10 @@ class Workers:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, concurrency: int = 1) -> subprocess.Popen[bytes]:
+    def start(self, concurrency: int = 1, **env: str) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen([GALCAT, "worker", "--concurrency", str(concurrency),
-                                 "--name", f"w{len(self.procs)}@%h"], env=self.env,
+                                 "--name", f"w{len(self.procs)}@%h"], env={**self.env, **env},
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc
@@ -127,11 +128,14 @@ def test_two_hundred_jobs_each_done_exactly_once(db: Database, env, workers: Wor
     assert len(attempts) == 200 and set(attempts) == {1}
 
 
+PAIRS = pytest.mark.parametrize(("database_url", "broker_url"),
+                                [("sqlite", "embedded"), ("postgresql", "redis")], indirect=True)
+
+
+@PAIRS
 def test_failed_job_reports_its_error_and_retries(
     db: Database, env, workers: Workers, toy_weights: Path
 ) -> None:
-    if "redis" in env["GALCAT_BROKER_URL"] and "sqlite" in env["GALCAT_DATABASE_URL"]:
-        pytest.skip("failure/retry is covered by the embedded+SQLite and Redis+PostgreSQL pairs")
     _galaxies(db, 300)
     sha = _register_toy(db, toy_weights)
     stored = artifact_path(load_settings().artifacts_dir, sha)
@@ -150,13 +154,10 @@ def test_failed_job_reports_its_error_and_retries(
     assert n == 300
 
 
+@PAIRS
 def test_killed_worker_job_completes_without_duplicates(
     db: Database, env, workers: Workers, toy_weights: Path
 ) -> None:
-    if "redis" in env["GALCAT_BROKER_URL"] and "sqlite" in env["GALCAT_DATABASE_URL"]:
-        pytest.skip("kill -9 is covered by the embedded+SQLite and Redis+PostgreSQL pairs")
-    if "redis" not in env["GALCAT_BROKER_URL"] and "postgresql" in env["GALCAT_DATABASE_URL"]:
-        pytest.skip("kill -9 is covered by the embedded+SQLite and Redis+PostgreSQL pairs")
     n = 3000
     _galaxies(db, n)
     _register_toy(db, toy_weights)
@@ -180,3 +181,57 @@ def test_killed_worker_job_completes_without_duplicates(
             Job.parent_id == handle.id)).scalars().all()
     assert tuple(rows) == (n, n)
     assert max(attempts) == 2
+
+
+POSTGRES_PAIRS = pytest.mark.parametrize(("database_url", "broker_url"),
+                                         [("postgresql", "redis"), ("postgresql", "embedded")],
+                                         indirect=True)
+
+
+def _through(proxy: TcpProxy, url: str) -> str:
+    return sa.engine.make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(
+        hide_password=False)
+
+
+@POSTGRES_PAIRS
+def test_worker_started_before_postgres_is_reachable(db: Database, env, workers: Workers) -> None:
+    proxy = TcpProxy("127.0.0.1", sa.engine.make_url(env["GALCAT_DATABASE_URL"]).port or 5432)
+    workers.start(GALCAT_DATABASE_URL=_through(proxy, env["GALCAT_DATABASE_URL"]))
+    handles = [submit("noop") for _ in range(5)]
+    time.sleep(4)
+    assert {h.status().state for h in handles} == {"queued"}
+    proxy.start()
+    try:
+        for handle in handles:
+            assert handle.wait(timeout_s=180).state == "done"
+    finally:
+        proxy.stop()
+
+
+@POSTGRES_PAIRS
+def test_worker_losing_postgres_briefly_loses_no_job(
+    db: Database, env, workers: Workers, toy_weights: Path
+) -> None:
+    n = 2000
+    _galaxies(db, n)
+    _register_toy(db, toy_weights)
+    proxy = TcpProxy("127.0.0.1", sa.engine.make_url(env["GALCAT_DATABASE_URL"]).port or 5432)
+    proxy.start()
+    workers.start(GALCAT_DATABASE_URL=_through(proxy, env["GALCAT_DATABASE_URL"]))
+    handle = submit("infer", model="toy", parameters={
+        "task": "toy", "shard_size": 1000, "throttle_s": 0.5})
+    deadline = time.monotonic() + 180
+    while handle.status().done == 0:
+        assert time.monotonic() < deadline, "no shard made progress"
+        time.sleep(0.1)
+    proxy.stop()
+    time.sleep(3)
+    proxy.start()
+    try:
+        assert handle.wait(timeout_s=240).state == "done"
+    finally:
+        proxy.stop()
+    with db.new_session() as session:
+        rows = session.execute(sa.select(sa.func.count(), sa.func.count(
+            sa.distinct(ScalarPrediction.galaxy_id)))).one()
+    assert tuple(rows) == (n, n)
