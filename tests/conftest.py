@@ -45,6 +45,12 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture
+def shared_galaxies() -> Path:
+    """The real galaxy images under shared/data/galaxies."""
+    return shared_data("galaxies")
+
+
 def _admin_engine() -> sa.Engine:
     return sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
                             connect_args={"connect_timeout": 5})

@@ -1,0 +1,1 @@
+"""galcat file formats: readers and writers for survey files (no database imports)."""

@@ -1,0 +1,467 @@
+"""Galaxy image files in, profile FITS files out (no database, no Keras).
+
+Every reader returns an :class:`ImageRecord` with pixels in **FITS
+orientation**: row 0 is the bottom of the sky image (+y north when the WCS is
+north-up). PNG and JPEG store the top row first, so their rows are flipped on
+reading; position angles measured on any record therefore mean the same thing.
+
+Formats
+-------
+FITS (``.fits .fit .fts``, optionally ``.gz``/``.fz``)
+    The science image is the primary HDU or the HDU named/numbered by ``hdu``;
+    without ``hdu``, every floating-point 2-D HDU that is not a noise or mask
+    map becomes a channel (e.g. a DECaLS g/r/z cutout), and a 3-D cube's first
+    axis becomes channels. Noise maps are recognised by EXTNAME (``RMS ERR
+    SIGMA NOISE`` as sigma; ``WHT WEIGHT IVAR INVVAR`` as inverse variance) or
+    by ``IMAGETYP`` (``invvar``/``weight``/``rms``), and converted to sigma
+    (``inf`` where the inverse variance is 0). A separate noise file can be
+    given as ``rms_path``.
+    The AB zero point comes from ``MAGZERO``, ``MAGZPT``, ``PHOTZP`` or
+    ``MAGZP``, else from HST's ``PHOTFLAM``/``PHOTPLAM``
+    (``-2.5 log10 PHOTFLAM - 5 log10 PHOTPLAM - 2.408``). HST's ``PHOTZPT``
+    is the ST-magnitude zero point of flux *densities* and is deliberately
+    ignored. ``PSF_FWHM`` (arcsec) and ``SKYSIG`` (flux units) are read
+    as-is; the pixel scale comes from the celestial WCS (CD or PC/CDELT).
+PNG / JPEG
+    Display images: RGB(A) become 3 channels (alpha dropped), grey stays 2-D,
+    values scaled to [0, 1] by the integer type's maximum. No photometry.
+NumPy ``.npy``
+    Not an image format (no header, no WCS, no units) but a common way to
+    ship cutouts: accepted as bare pixels (2-D, or 3-D with channels last)
+    with every photometric field ``None``. Pickled/object arrays are refused.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import math
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ZERO_POINT_KEYS = ("MAGZERO", "MAGZPT", "PHOTZP", "MAGZP")
+SIGMA_NAMES = frozenset({"RMS", "ERR", "ERROR", "SIGMA", "NOISE", "STD"})
+IVAR_NAMES = frozenset({"WHT", "WEIGHT", "IVAR", "INVVAR", "IVM"})
+MASK_NAMES = frozenset({"MASK", "DQ", "SEG", "SEGMAP", "FLAGS", "BPM"})
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fits.fz")
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+class ImageFormatError(ValueError):
+    """A file could not be read as a galaxy image; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image as read from a file.
+
+    ``pixels`` is float32, ``(H, W)`` or ``(H, W, C)``; ``rms`` the per-pixel 1σ
+    noise in the same shape (flux units) or ``None``. ``sha256`` is the hash of
+    the file's bytes (for :func:`read_bands`, of the files' hashes in order). ``header`` maps FITS
+    keywords to values (COMMENT/HISTORY dropped), ``header_text`` is the full
+    header card image and ``wcs_header`` the celestial WCS cards ("" if none).
+    """
+
+    pixels: np.ndarray
+    source_path: str
+    sha256: str
+    format: str
+    rms: np.ndarray | None = None
+    header: Mapping[str, Any] = field(default_factory=dict)
+    header_text: str = ""
+    wcs_header: str = ""
+    zero_point: float | None = None
+    zero_point_source: str | None = None
+    psf_fwhm_arcsec: float | None = None
+    sky_sigma: float | None = None
+    pixel_scale_arcsec: float | None = None
+    bands: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.pixels.shape)
+
+    def profile_metadata(self) -> dict[str, Any]:
+        """FITS-style keys for ``models.galaxy.profile.check_profile``."""
+        ny, nx = self.pixels.shape[:2]
+        return {
+            "MAGZERO": self.zero_point,
+            "PSF_FWHM": self.psf_fwhm_arcsec,
+            "SKYSIG": self.sky_sigma,
+            "PIXSCALE": self.pixel_scale_arcsec,
+            "HAS_RMS": self.rms is not None,
+            "NAXIS1": nx,
+            "NAXIS2": ny,
+        }
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(FITS_SUFFIXES):
+        return "fits"
+    if name.endswith(RASTER_SUFFIXES):
+        return "raster"
+    if name.endswith(".npy"):
+        return "npy"
+    raise ImageFormatError(
+        f"{path}: unknown image type; expected one of "
+        f"{', '.join(FITS_SUFFIXES + RASTER_SUFFIXES)} or .npy"
+    )
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageFormatError(f"{path}: cannot read file: {exc}") from exc
+
+
+def read_image(
+    path: str | Path, *, hdu: int | str | None = None, rms_path: str | Path | None = None
+) -> ImageRecord:
+    """Read a FITS, PNG/JPEG or .npy galaxy image; see the module docstring for the rules."""
+    p = Path(path)
+    kind = _kind(p)
+    raw = _read_bytes(p)
+    digest = hashlib.sha256(raw).hexdigest()
+    if kind == "fits":
+        record = _read_fits(p, raw, digest, hdu)
+    elif kind == "raster":
+        record = _read_raster(p, raw, digest)
+    else:
+        record = _read_npy(p, raw, digest)
+    if rms_path is not None:
+        rms = read_image(rms_path).pixels
+        if rms.shape != record.pixels.shape:
+            raise ImageFormatError(
+                f"{rms_path}: noise map shape {rms.shape} does not match "
+                f"{p} pixels {record.pixels.shape}"
+            )
+        record = replace(record, rms=rms.astype(np.float32))
+    return record
+
+
+def _as_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool | str):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _header_dict(header: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for card in header.cards:
+        key = card.keyword
+        if not key or key in ("COMMENT", "HISTORY") or key in out:
+            continue
+        value = card.value
+        out[key] = value if isinstance(value, bool | int | float | str) else None
+    return out
+
+
+def read_bands(paths: Sequence[str | Path], *, hdu: int | str | None = None) -> ImageRecord:
+    """Single-band files of one cutout (same shape) stacked as channels ``(H, W, C)``.
+
+    Metadata (zero point, PSF, WCS, header) are the first file's; each file's
+    band name (``BAND``/``FILTER``, else the file name) goes to ``bands``. Files
+    with different zero points are refused: put them on one zero point first.
+    """
+    if not paths:
+        raise ValueError("read_bands needs at least one file")
+    records = [read_image(p, hdu=hdu) for p in paths]
+    first = records[0]
+    for rec in records:
+        if rec.pixels.shape != first.pixels.shape or rec.pixels.ndim != 2:
+            raise ImageFormatError(f"{rec.source_path}: shape {rec.pixels.shape} does not "
+                                   f"stack with {first.source_path} {first.pixels.shape}")
+        if rec.zero_point != first.zero_point:
+            raise ImageFormatError(f"{rec.source_path}: zero point {rec.zero_point} differs "
+                                   f"from {first.source_path} ({first.zero_point})")
+    rms = None
+    if all(r.rms is not None for r in records):
+        rms = np.stack([r.rms for r in records if r.rms is not None], axis=-1)
+    bands = tuple(r.bands[0] if r.bands else Path(r.source_path).name for r in records)
+    digest = hashlib.sha256("".join(r.sha256 for r in records).encode()).hexdigest()
+    return replace(first, pixels=np.stack([r.pixels for r in records], axis=-1), rms=rms,
+                   bands=bands, sha256=digest,
+                   source_path=";".join(r.source_path for r in records))
+
+
+def zero_point_from_header(header: Mapping[str, Any]) -> tuple[float | None, str | None]:
+    """AB zero point and the keyword(s) it came from (``(None, None)`` if absent)."""
+    for key in ZERO_POINT_KEYS:
+        zp = _as_float(header.get(key))
+        if zp is not None:
+            return zp, key
+    photflam, photplam = _as_float(header.get("PHOTFLAM")), _as_float(header.get("PHOTPLAM"))
+    if photflam and photplam and photflam > 0 and photplam > 0:
+        zp = -2.5 * math.log10(photflam) - 5.0 * math.log10(photplam) - 2.408
+        return zp, "PHOTFLAM/PHOTPLAM"
+    return None, None
+
+
+def _role(hdu: Any) -> str:
+    """'science', 'sigma', 'ivar', 'mask' or 'other' for one HDU."""
+    data = hdu.data
+    if data is None or data.ndim not in (2, 3):
+        return "other"
+    name = (hdu.name or "").upper()
+    imagetyp = str(hdu.header.get("IMAGETYP", "")).strip().upper()
+    for tag in (name, imagetyp):
+        if tag in SIGMA_NAMES:
+            return "sigma"
+        if tag in IVAR_NAMES:
+            return "ivar"
+        if tag in MASK_NAMES:
+            return "mask"
+    if not np.issubdtype(data.dtype, np.floating):
+        return "mask"
+    return "science"
+
+
+def _sigma_from(hdu: Any, role: str) -> np.ndarray:
+    data = np.asarray(hdu.data, dtype=np.float64)
+    if role == "sigma":
+        return data.astype(np.float32)
+    with np.errstate(divide="ignore"):
+        return np.where(data > 0, 1.0 / np.sqrt(np.where(data > 0, data, 1.0)), np.inf).astype(
+            np.float32
+        )
+
+
+def _channels_last(data: np.ndarray) -> np.ndarray:
+    arr = np.asarray(data, dtype=np.float32)
+    return np.moveaxis(arr, 0, -1) if arr.ndim == 3 else arr
+
+
+_WCS_KEY = re.compile(
+    r"^(NAXIS\d*|WCSAXES|CTYPE\d|CRPIX\d|CRVAL\d|CDELT\d|CUNIT\d|CD\d_\d|"
+    r"PC\d_\d|PV\d_\d+|CROTA\d|LONPOLE|LATPOLE|RADESYS|RADECSYS|EQUINOX|"
+    r"EPOCH|MJD-OBS|DATE-OBS|[AB]P?_\d+_\d+|[AB]P?_ORDER)$"
+)
+
+
+def _pixel_scale(header: Any) -> tuple[float | None, str]:
+    from astropy.io import fits
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    try:
+        small = fits.Header([c for c in header.cards if _WCS_KEY.match(c.keyword)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(small, naxis=2)
+    except Exception:
+        return None, ""
+    if not wcs.has_celestial:
+        return None, ""
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    scales = proj_plane_pixel_scales(wcs.celestial) * 3600.0
+    scale = float(np.sqrt(scales[0] * scales[1]))
+    return (scale if math.isfinite(scale) and scale > 0 else None), wcs.celestial.to_header_string(
+        relax=True
+    )
+
+
+def _read_fits(path: Path, raw: bytes, digest: str, hdu: int | str | None) -> ImageRecord:
+    from astropy.io import fits
+
+    try:
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        with fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False) as hdul:
+            hdul.verify("silentfix")
+            return _from_hdul(path, digest, hdul, hdu)
+    except ImageFormatError:
+        raise
+    except Exception as exc:
+        raise ImageFormatError(f"{path}: not a readable FITS image: {exc}") from exc
+
+
+def _from_hdul(path: Path, digest: str, hdul: Any, hdu: int | str | None) -> ImageRecord:
+    roles = [_role(h) for h in hdul]
+    if hdu is not None:
+        try:
+            chosen = [hdul.index_of(hdu)]
+        except (KeyError, IndexError) as exc:
+            raise ImageFormatError(f"{path}: no HDU {hdu!r}") from exc
+        if hdul[chosen[0]].data is None:
+            raise ImageFormatError(f"{path}: HDU {hdu!r} holds no data")
+    else:
+        chosen = [i for i, r in enumerate(roles) if r == "science"]
+        if not chosen:
+            raise ImageFormatError(f"{path}: no floating-point image HDU found")
+        first_shape = hdul[chosen[0]].data.shape
+        chosen = [i for i in chosen if hdul[i].data.shape == first_shape]
+    science = [_channels_last(hdul[i].data) for i in chosen]
+    pixels = science[0] if len(science) == 1 else np.stack(science, axis=-1)
+
+    noise_idx = [
+        i
+        for i, r in enumerate(roles)
+        if r in ("sigma", "ivar") and hdul[i].data.shape[-2:] == pixels.shape[:2]
+    ]
+    rms = None
+    if noise_idx:
+        maps = [_sigma_from(hdul[i], roles[i]) for i in noise_idx]
+        if len(maps) == 1 and pixels.ndim == 2:
+            rms = maps[0]
+        elif len(maps) == len(chosen) and pixels.ndim == 3:
+            rms = np.stack(maps, axis=-1)
+
+    head = hdul[chosen[0]].header
+    merged = _header_dict(hdul[0].header) if chosen[0] != 0 else {}
+    merged.update(_header_dict(head))
+    zp, zp_src = zero_point_from_header(merged)
+    scale, wcs_text = _pixel_scale(head)
+    bands = tuple(str(hdul[i].header.get("BAND", hdul[i].header.get("FILTER", ""))) for i in chosen)
+    return ImageRecord(
+        pixels=pixels,
+        source_path=str(path),
+        sha256=digest,
+        format="fits",
+        rms=rms,
+        header=merged,
+        header_text=head.tostring(sep="\n"),
+        wcs_header=wcs_text,
+        zero_point=zp,
+        zero_point_source=zp_src,
+        psf_fwhm_arcsec=_as_float(merged.get("PSF_FWHM")),
+        sky_sigma=_as_float(merged.get("SKYSIG")),
+        pixel_scale_arcsec=scale,
+        bands=bands if any(bands) else (),
+    )
+
+
+def _read_raster(path: Path, raw: bytes, digest: str) -> ImageRecord:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("I;16", "I;16B", "I;16L"):
+                arr, top = np.asarray(im, dtype=np.float64), 65535.0
+            elif mode in ("L", "1"):
+                arr, top = np.asarray(im.convert("L"), dtype=np.float64), 255.0
+            else:
+                arr, top = np.asarray(im.convert("RGB"), dtype=np.float64), 255.0
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageFormatError(f"{path}: not a readable PNG/JPEG image: {exc}") from exc
+    pixels = np.ascontiguousarray(np.flipud(arr / top)).astype(np.float32)
+    bands = ("R", "G", "B") if pixels.ndim == 3 else ()
+    return ImageRecord(
+        pixels=pixels,
+        source_path=str(path),
+        sha256=digest,
+        format=path.suffix.lower().lstrip("."),
+        bands=bands,
+        header={"MODE": mode},
+    )
+
+
+def _read_npy(path: Path, raw: bytes, digest: str) -> ImageRecord:
+    try:
+        arr = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ImageFormatError(
+            f"{path}: not a readable .npy array (pickles are refused): {exc}"
+        ) from exc
+    if (
+        not isinstance(arr, np.ndarray)
+        or arr.ndim not in (2, 3)
+        or not np.issubdtype(arr.dtype, np.number)
+    ):
+        raise ImageFormatError(
+            f"{path}: .npy holds {getattr(arr, 'shape', '?')} "
+            f"{getattr(arr, 'dtype', '?')}, not a 2-D/3-D numeric image"
+        )
+    return ImageRecord(
+        pixels=arr.astype(np.float32), source_path=str(path), sha256=digest, format="npy"
+    )
+
+
+def write_profile_fits(
+    path: str | Path,
+    image: np.ndarray,
+    meta: Mapping[str, Any],
+    *,
+    rms: np.ndarray | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a 2-D image in the galcat imaging profile (MAGZERO, PSF_FWHM, SKYSIG, TAN WCS).
+
+    ``meta`` keys (case-insensitive): ``zero_point`` (required), ``psf_fwhm_arcsec``,
+    ``sky_sigma``, ``pixel_scale_arcsec`` (default 0.06), ``ra_deg``/``dec_deg``
+    of the stamp centre (default 0, 0), ``profile`` (a name), and any 8-character
+    FITS keywords (e.g. truth: ``MAG``, ``RE_ARCS``) which are copied verbatim.
+    The WCS is north up, east left (``CD1_1 < 0``), reference pixel at the
+    stamp centre.
+    """
+    from astropy.io import fits
+
+    arr = np.asarray(image, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"image must be 2-D, got shape {arr.shape}")
+    m = {str(k).lower(): v for k, v in meta.items()}
+    if "zero_point" not in m:
+        raise ValueError("meta needs 'zero_point' (AB mag of one flux unit)")
+    scale = float(m.get("pixel_scale_arcsec", 0.06))
+    hdr = fits.Header()
+    ny, nx = arr.shape
+    cards: list[tuple[str, Any, str]] = [
+        ("CTYPE1", "RA---TAN", ""),
+        ("CTYPE2", "DEC--TAN", ""),
+        ("CRPIX1", (nx + 1) / 2.0, "stamp centre (1-indexed)"),
+        ("CRPIX2", (ny + 1) / 2.0, "stamp centre (1-indexed)"),
+        ("CRVAL1", float(m.get("ra_deg", 0.0)), "[deg]"),
+        ("CRVAL2", float(m.get("dec_deg", 0.0)), "[deg]"),
+        ("CD1_1", -scale / 3600.0, "[deg/pix] east left"),
+        ("CD1_2", 0.0, ""),
+        ("CD2_1", 0.0, ""),
+        ("CD2_2", scale / 3600.0, "[deg/pix] north up"),
+        ("CUNIT1", "deg", ""),
+        ("CUNIT2", "deg", ""),
+        ("PIXSCALE", scale, "[arcsec/pix]"),
+        ("MAGZERO", float(m["zero_point"]), "AB mag = MAGZERO - 2.5 log10(counts)"),
+        ("BUNIT", "counts", "flux units of MAGZERO"),
+    ]
+    if m.get("psf_fwhm_arcsec") is not None:
+        cards.append(("PSF_FWHM", float(m["psf_fwhm_arcsec"]), "[arcsec] Gaussian PSF FWHM"))
+    if m.get("sky_sigma") is not None:
+        cards.append(("SKYSIG", float(m["sky_sigma"]), "per-pixel 1-sigma noise [counts]"))
+    if m.get("profile") is not None:
+        cards.append(("PROFILE", str(m["profile"]), "galcat imaging profile"))
+    for key, value, comment in cards:
+        hdr[key] = (value, comment)
+    reserved = {
+        "zero_point",
+        "psf_fwhm_arcsec",
+        "sky_sigma",
+        "pixel_scale_arcsec",
+        "ra_deg",
+        "dec_deg",
+        "profile",
+    }
+    for key, value in meta.items():
+        if str(key).lower() in reserved:
+            continue
+        if len(str(key)) > 8:
+            raise ValueError(f"extra FITS keyword {key!r} is longer than 8 characters")
+        hdr[str(key).upper()] = value
+    hdus = [fits.PrimaryHDU(arr, header=hdr)]
+    if rms is not None:
+        hdus.append(fits.ImageHDU(np.asarray(rms, dtype=np.float32), name="RMS"))
+    out = Path(path)
+    fits.HDUList(hdus).writeto(out, overwrite=overwrite)
+    return out
