@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from catalog.cli_jobs import infer_app, jobs_app, train_app, worker
+from catalog.cli_jobs import infer_app, jobs_app, models_export, models_list, train_app, worker
 from catalog.cli_output import console, errors, save_rows, show_ingest, show_rows
 from catalog.db import Database, get_database
 from catalog.settings import load_settings
@@ -24,10 +24,34 @@ ingest_app = typer.Typer(help="Load survey files into the catalog.", no_args_is_
 query_app = typer.Typer(help="Read-only queries: cone search and SQL.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(query_app, name="query")
+scan_app = typer.Typer(help="Quick look on files: run a model, write a table; no database.",
+                       no_args_is_help=True)
+evaluate_app = typer.Typer(help="Score a model on held-out mocks: tables and PNG plots.",
+                           no_args_is_help=True)
+mock_app = typer.Typer(help="Write mock survey files with their truth tables.",
+                       no_args_is_help=True)
+fit_app = typer.Typer(help="Classic least-squares fits (baselines for the networks).",
+                      no_args_is_help=True)
+models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(train_app, name="train")
 app.add_typer(infer_app, name="infer")
+app.add_typer(scan_app, name="scan")
+app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(mock_app, name="mock")
+app.add_typer(fit_app, name="fit")
+app.add_typer(models_app, name="models")
 app.command()(worker)
+models_app.command("list")(models_list)
+models_app.command("export")(models_export)
+SUBCOMMANDS = {"ingest": ingest_app, "train": train_app, "infer": infer_app, "scan": scan_app,
+               "evaluate": evaluate_app, "mock": mock_app, "fit": fit_app, "models": models_app}
+for _science in ("catalog.cli_dla", "catalog.cli_galaxy"):
+    try:
+        __import__(_science, fromlist=["register"]).register(SUBCOMMANDS)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != _science:
+            raise
 
 
 def _database() -> Database:
@@ -55,10 +79,15 @@ def init() -> None:
     Example: GALCAT_DATABASE_URL=postgresql://postgres@127.0.0.1/test galcat init
     """
     from catalog import migrate
+    from catalog.shipped import register_shipped
     from catalog.status import catalog_status
 
-    db = _database()
+    settings = load_settings()
+    db = get_database(settings)
     migrate.upgrade(db)
+    with db.session() as session:
+        for version in register_shipped(session, settings.artifacts_dir):
+            console.print(f"registered shipped model {version.name}@{version.version}")
     status = catalog_status(db)
     console.print(f"catalog ready at {status.database} (schema revision {status.revision})")
 

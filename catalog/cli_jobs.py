@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -116,7 +117,28 @@ def train_toy(
     """
     params = {"task": "toy", "seed": seed, "name": name, "config": {"epochs": epochs},
               "command": f"galcat train toy --seed {seed} --epochs {epochs} --name {name}"}
-    _submit("train", params, None, None, wait, local)
+    submit_job("train", params, None, None, wait, local)
+
+
+@train_app.command("dla")
+def train_dla(
+    seed: Annotated[int, typer.Option(help="Seed of mocks, weights and shuffling.")] = 1,
+    sightlines: Annotated[int, typer.Option(help="Mock training sightlines.")] = 2500,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 4,
+    n_eval: Annotated[int, typer.Option(help="Held-out mock sightlines scored.")] = 1000,
+    name: Annotated[str, typer.Option(help="Registry name of the model.")] = "dla",
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Train the DLA finder on seeded mock BOSS sightlines and register it.
+
+    Example: galcat train dla --seed 1 --sightlines 2500 --epochs 4 --local
+    """
+    command = (f"galcat train dla --seed {seed} --sightlines {sightlines} --epochs {epochs} "
+               f"--n-eval {n_eval} --name {name}")
+    params = {"task": "dla", "name": name, "n_eval": n_eval, "command": command,
+              "recipe": {"seed": seed, "n_train_sightlines": sightlines, "epochs": epochs}}
+    submit_job("train", params, None, None, wait, local)
 
 
 @infer_app.command("toy")
@@ -131,10 +153,52 @@ def infer_toy(
 
     Example: galcat infer toy --model toy@latest --where "dec_deg > 0" --wait
     """
-    _submit("infer", {"task": "toy", "shard_size": shard_size}, model, where, wait, local)
+    submit_job("infer", {"task": "toy", "shard_size": shard_size}, model, where, wait, local)
 
 
-def _submit(kind: str, params: dict[str, Any], model: str | None, where: str | None,
+def models_list() -> None:
+    """Registered model versions with their training provenance.
+
+    Example: galcat models list
+    """
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from catalog.db import get_database
+    from catalog.schema import ModelVersion
+
+    table = Table("model", "task", "weights sha256", "training fingerprint", "created", "command")
+    with get_database(load_settings()).new_session() as session:
+        for v in session.execute(sa.select(ModelVersion).order_by(ModelVersion.name,
+                                                                   ModelVersion.version)).scalars():
+            table.add_row(f"{v.name}@{v.version}", v.task, v.weights_sha256[:12],
+                          (v.training_fingerprint or "")[:12], f"{v.created_at:%Y-%m-%d %H:%M}",
+                          v.command or "")
+    console.print(table)
+
+
+def models_export(
+    reference: Annotated[str, typer.Argument(help="Model reference, e.g. dla@1.")],
+    out: Annotated[Path, typer.Option(help="Folder for weights + model.json.")],
+) -> None:
+    """Write a model version's weights and provenance record to a folder (to ship it).
+
+    Example: galcat models export dla@1 --out models/shipped/dla
+    """
+    from catalog.db import get_database
+    from catalog.registry import RegistryError
+    from catalog.shipped import export_model
+
+    settings = load_settings()
+    try:
+        with get_database(settings).new_session() as session:
+            path = export_model(session, settings.artifacts_dir, reference, out)
+    except RegistryError as exc:
+        _fail(exc)
+    console.print(f"wrote {path}")
+
+
+def submit_job(kind: str, params: dict[str, Any], model: str | None, where: str | None,
             wait: bool, local: bool) -> None:
     from catalog.registry import RegistryError
     from workers.jobs import JobError, submit

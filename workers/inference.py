@@ -22,14 +22,38 @@ from workers.model_io import load_model
 CHUNK = 512
 
 
+Rows = list[dict[str, Any]]
+
+
+def upsert_rows(table: sa.Table, key: str) -> Callable[[Database, Session, int, Rows], None]:
+    """A writer that upserts prediction rows keyed by (model_version_id, ``key``)."""
+
+    def write(db: Database, session: Session, version_id: int, rows: Rows) -> None:
+        db.upsert(session, table, [{**r, "model_version_id": version_id} for r in rows],
+                  key=("model_version_id", key))
+
+    return write
+
+
+def load_keras(settings: Any, version: ModelVersion) -> Any:
+    """The default loader: the version's Keras model."""
+    return load_model(settings, version)
+
+
 @dataclass(frozen=True)
 class InferenceTask:
-    """How one kind of model meets the catalog: which objects, how to predict, where to write."""
+    """How one kind of model meets the catalog.
+
+    ``object_table``: whose ids the job shards; ``load``: (settings, model_version) →
+    whatever ``predict`` needs; ``predict``: (loaded, session, ids) → prediction rows;
+    ``write``: (db, session, model_version_id, rows), run in the shard's final
+    transaction, must be idempotent (a redone shard may write again).
+    """
 
     object_table: sa.Table
-    predict: Callable[[Any, Session, list[int]], list[dict[str, Any]]]
-    prediction_table: sa.Table
-    object_key: str
+    predict: Callable[[Any, Session, list[int]], Rows]
+    write: Callable[[Database, Session, int, Rows], None]
+    load: Callable[[Any, ModelVersion], Any] = load_keras
 
 
 def _predict_toy(model: Any, session: Session, ids: list[int]) -> list[dict[str, Any]]:
@@ -45,15 +69,31 @@ def _predict_toy(model: Any, session: Session, ids: list[int]) -> list[dict[str,
 
 TASKS: dict[str, InferenceTask] = {
     "toy": InferenceTask(cast(sa.Table, Galaxy.__table__), _predict_toy,
-                         cast(sa.Table, ScalarPrediction.__table__), "galaxy_id"),
+                         upsert_rows(cast(sa.Table, ScalarPrediction.__table__), "galaxy_id")),
 }
 
 
 def inference_task(name: str) -> InferenceTask:
+    """The task registered as ``name`` (science modules register theirs on import)."""
+    _register_science_tasks()
     try:
         return TASKS[name]
     except KeyError:
         raise ValueError(f"no inference for task {name!r} (known: {', '.join(TASKS)})") from None
+
+
+def _register_science_tasks() -> None:
+    import importlib
+
+    for module in SCIENCE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+SCIENCE_MODULES = ("workers.dla_inference", "workers.galaxy_inference")
 
 
 def select_objects(db: Database, task: InferenceTask, where: str | None) -> list[int]:
@@ -103,7 +143,7 @@ def run_shard(ctx: JobContext) -> None:
         version = session.get(ModelVersion, ctx.model_version_id)
     if version is None:
         raise ValueError(f"model version {ctx.model_version_id} does not exist")
-    model = load_model(ctx.settings, version)
+    model = task.load(ctx.settings, version)
     rows: list[dict[str, Any]] = []
     for start in range(0, len(ids), CHUNK):
         with ctx.db.new_session() as session:
@@ -112,12 +152,9 @@ def run_shard(ctx: JobContext) -> None:
             time.sleep(throttle_s)
         ctx.progress(min(start + CHUNK, len(ids)), len(ids))
     version_id = int(version.id)
-    for row in rows:
-        row["model_version_id"] = version_id
 
     def write(session: Session) -> None:
-        ctx.db.upsert(session, task.prediction_table, rows,
-                      key=("model_version_id", task.object_key))
+        task.write(ctx.db, session, version_id, rows)
 
     ctx.finish({"objects": len(ids), "written": len(rows)}, write,
                message=f"{len(rows)} predictions written")

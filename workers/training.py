@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -9,31 +10,80 @@ from sqlalchemy.orm import Session
 from catalog.registry import register
 from workers.lifecycle import JobContext
 
+Trainer = Callable[[JobContext], None]
+TRAINERS: dict[str, Trainer] = {}
+
 
 def run_training(ctx: JobContext) -> None:
     """Train the model named by ``parameters['task']`` and register it."""
-    task = ctx.parameters.get("task")
-    if task != "toy":
-        raise ValueError(f"no trainer for task {task!r} (known: toy)")
-    _train_toy(ctx)
+    import importlib
+
+    for module in ("workers.galaxy_training",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    task = str(ctx.parameters.get("task"))
+    if task not in TRAINERS:
+        raise ValueError(f"no trainer for task {task!r} (known: {', '.join(TRAINERS)})")
+    TRAINERS[task](ctx)
+
+
+def _epoch_callback(ctx: JobContext, epochs: int, offset: int, total: int) -> Any:
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            loss = (logs or {}).get("loss", float("nan"))
+            ctx.progress(offset + epoch + 1, total,
+                         f"epoch {epoch + 1}/{epochs}: loss {loss:.4g}", force=True)
+
+    return Progress()
+
+
+def _train_dla(ctx: JobContext) -> None:
+    from models.dla.recipe import TrainingRecipe, evaluate_on_mocks, train_recipe
+    from workers.model_io import configure_backend, save_model
+
+    configure_backend()
+    recipe = TrainingRecipe(**ctx.parameters.get("recipe", {}))
+    steps = recipe.epochs + 10
+
+    def on_mocks(what: str, done: int, total: int) -> None:
+        ctx.progress(int(10 * done / total), steps, f"{what}: {done}/{total}", force=True)
+
+    model, metrics, fingerprint = train_recipe(
+        recipe, on_mocks, callbacks=[_epoch_callback(ctx, recipe.epochs, 10, steps)])
+    held_out = evaluate_on_mocks(model, recipe.network, int(ctx.parameters.get("n_eval", 1000)),
+                                 seed=recipe.seed + 10_000, snr_min=5.0)
+    metrics["held_out_snr_ge_5"] = held_out.score.summary()
+    weights = save_model(model)
+    name = str(ctx.parameters.get("name", "dla"))
+    command = str(ctx.parameters.get("command") or "galcat train dla")
+    result: dict[str, Any] = {"metrics": metrics["held_out_snr_ge_5"]}
+
+    def write(session: Session) -> None:
+        row = register(session, ctx.settings.artifacts_dir, name, "dla", weights,
+                       recipe.to_dict(), fingerprint, metrics, command=command)
+        result["model"] = f"{row.name}@{row.version}"
+        result["weights_sha256"] = row.weights_sha256
+
+    summary = metrics["held_out_snr_ge_5"]
+    ctx.finish(result, write, message=(
+        f"trained {name}: completeness {summary['completeness_dla']:.3f}, "
+        f"false DLAs/100 sightlines {summary['false_dla_per_100_sightlines']:.2f}"))
 
 
 def _train_toy(ctx: JobContext) -> None:
-    import keras
-
     from models import toy_regressor
     from workers.model_io import configure_backend, save_model
 
     configure_backend()
     config = toy_regressor.ToyConfig(**ctx.parameters.get("config", {}))
     seed = int(ctx.parameters.get("seed", 0))
-
-    class Progress(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            loss = (logs or {}).get("loss", float("nan"))
-            ctx.progress(epoch + 1, config.epochs, f"epoch {epoch + 1}: loss {loss:.4g}")
-
-    model, metrics = toy_regressor.train(config, seed, callbacks=[Progress()])
+    progress = _epoch_callback(ctx, config.epochs, 0, config.epochs)
+    model, metrics = toy_regressor.train(config, seed, callbacks=[progress])
     weights = save_model(model)
     fingerprint = toy_regressor.fingerprint(config, seed)
     name = str(ctx.parameters.get("name", "toy"))
@@ -48,3 +98,6 @@ def _train_toy(ctx: JobContext) -> None:
 
     result: dict[str, Any] = {"metrics": metrics}
     ctx.finish(result, write, message=f"trained {name}: rms_test {metrics['rms_test']:.4f}")
+
+
+TRAINERS.update({"toy": _train_toy, "dla": _train_dla})

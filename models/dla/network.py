@@ -92,6 +92,13 @@ class NetworkConfig:
         """JSON-friendly hyper-parameters (for a model_version row)."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> NetworkConfig:
+        """The inverse of ``to_dict`` (lists back to tuples)."""
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in values.items()}
+        return cls(**kwargs)
+
 
 TINY_CONFIG = NetworkConfig(
     window_pixels=76,
@@ -329,6 +336,7 @@ def train(
     model: Any | None = None,
     jit_compile: bool | str = "auto",
     run_eagerly: bool = False,
+    callbacks: list[Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Train (or fine-tune ``model``) on windows; returns the model and a metrics dict.
 
@@ -351,6 +359,7 @@ def train(
         batch_size=batch_size,
         verbose=0,
         shuffle=True,
+        callbacks=callbacks,
     )
     metrics: dict[str, Any] = {
         "seed": seed,

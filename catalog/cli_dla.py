@@ -1,0 +1,122 @@
+"""CLI commands of the DLA finder: ingest spectra, mocks, infer, scan, evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from catalog.cli_jobs import LocalOption, WaitOption, submit_job
+from catalog.cli_output import console, errors, show_ingest
+
+PARKS18_DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "parks18"
+
+
+def ingest_spectra(
+    paths: Annotated[list[str], typer.Argument(help="spec-*.fits / spSpec-*.fit files, folders "
+                                               "or globs; or tables with wavelength, flux, ivar.")],
+    survey: Annotated[str | None, typer.Option(help="Survey name (default by format).")] = None,
+    z_qso: Annotated[float | None, typer.Option(help="Quasar redshift for plain tables.")] = None,
+) -> None:
+    """Load quasar spectra; two observations of one quasar become one sightline.
+
+    Example: galcat ingest spectra ../shared/data/boss/
+    """
+    from catalog.cli import _ready_database
+    from catalog.ingest.spectra import ingest_spectra as run
+
+    summary = run(_ready_database(), paths, survey, z_qso)
+    show_ingest(summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def mock_spectra(
+    n: Annotated[int, typer.Argument(help="Number of sightlines.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("mock-spectra"),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Write mock quasar sightlines with DLAs as BOSS spec files plus truth.ecsv.
+
+    Example: galcat mock spectra 200 --out mocks/ --seed 7
+    """
+    from workers.dla_mock_files import write_mock_spectra
+
+    truth = write_mock_spectra(n, out, seed)
+    console.print(f"wrote {n} spectra to {out}/ and the truth table {truth}")
+
+
+def infer_dla(
+    model: Annotated[str, typer.Option(help="Model reference: dla, dla@latest, dla@2.")] = "dla",
+    where: Annotated[str | None, typer.Option(help="SQL condition on sightline rows.")] = None,
+    shard_size: Annotated[int | None, typer.Option(help="Sightlines per shard.")] = None,
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Search every ingested sightline (matching --where) for damped Lyα systems.
+
+    Example: galcat infer dla --model dla@latest --where "z_qso > 2.5" --wait
+    """
+    submit_job("infer", {"task": "dla", "shard_size": shard_size}, model, where, wait, local)
+
+
+def scan_dla(
+    paths: Annotated[list[str], typer.Argument(help="Spectrum files, folders or globs.")],
+    out: Annotated[Path, typer.Option(help="Absorber table (.csv/.fits/.vot/.parquet); "
+                                      "sightlines go to <out>_sightlines.")] = Path("dlas.csv"),
+    model_dir: Annotated[Path | None, typer.Option(help="Exported model folder "
+                                                   "(default: the shipped model).")] = None,
+    z_qso: Annotated[float | None, typer.Option(help="Quasar redshift for plain tables.")] = None,
+) -> None:
+    """Quick look: find DLAs in spectrum files without a database.
+
+    Example: galcat scan dla ../shared/data/boss/ --out dlas.csv
+    """
+    from workers.dla_scan import scan_dla as run
+
+    result = run(paths, out, model_dir, z_qso)
+    for message in result.errors:
+        errors.print(f"skipped {message}", markup=False, highlight=False)
+    console.print(f"searched {result.n_spectra} spectra, found {result.n_absorbers} absorbers: "
+                  f"{result.absorbers_path} (where it looked: {result.sightlines_path})")
+    if result.errors:
+        errors.print(f"{len(result.errors)} files could not be read")
+        raise typer.Exit(1)
+
+
+def evaluate_dla(
+    out: Annotated[Path, typer.Option(help="Folder for tables and PNG plots.")] = Path("eval-dla"),
+    n: Annotated[int, typer.Option(help="Held-out mock sightlines.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out mocks.")] = 20_181,
+    model_dir: Annotated[Path | None, typer.Option(help="Exported model folder "
+                                                   "(default: the shipped model).")] = None,
+    parks18: Annotated[Path, typer.Option(help="Parks+2018 test-set folder.")] = PARKS18_DEFAULT,
+) -> None:
+    """Completeness, purity, σ(Δz) and σ(Δlog N_HI) on held-out mocks, beside Parks+2018.
+
+    Example: galcat evaluate dla --n 2000 --out eval-dla/
+    """
+    from workers.dla_evaluate import evaluate_dla as run
+    from workers.dla_scan import load_shipped_dla
+
+    model, network, _ = load_shipped_dla(model_dir)
+    result = run(model, network, out, n, seed, parks18_dir=parks18 if parks18.exists() else None)
+    for row in result.summary:
+        console.print(
+            f"{row['model']}: completeness {row['completeness_dla']:.3f} (as H I "
+            f"{row['completeness_hi']:.3f}), false DLAs per 100 sightlines "
+            f"{row['false_dla_per_100_sightlines']:.2f}, σ(Δz) {row['sigma_dz']:.4f}, "
+            f"σ(Δlog N_HI) {row['sigma_dlog_nhi']:.3f}", markup=False)
+    console.print("wrote " + ", ".join(str(p) for p in result.files))
+
+
+def register(apps: dict[str, typer.Typer]) -> None:
+    """Add the DLA commands to galcat's command groups."""
+    apps["ingest"].command("spectra")(ingest_spectra)
+    apps["mock"].command("spectra")(mock_spectra)
+    apps["infer"].command("dla")(infer_dla)
+    apps["scan"].command("dla")(scan_dla)
+    apps["evaluate"].command("dla")(evaluate_dla)
+
+

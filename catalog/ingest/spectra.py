@@ -1,0 +1,149 @@
+"""``galcat ingest spectra``: quasar spectra in, one sightline per quasar, one row per file.
+
+Two observations of one quasar (same THING_ID) become two spectra of one sightline.
+Files are de-duplicated by sha256; each file is one transaction.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from catalog.db import Database
+from catalog.formats.spectra import SpectrumFormatError, SpectrumRecord, read_spectrum
+from catalog.ingest.report import FileOutcome, IngestSummary, InputError
+from catalog.schema import Sightline, Spectrum, SpectrumPixels
+from catalog.sky import healpix_29
+from catalog.surveys import survey_id
+
+FITS_SUFFIXES = (".fits", ".fit", ".fits.gz")
+DEFAULT_SURVEY = {"boss": "boss", "dr7": "sdss-dr7", "table": "spectra"}
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, FITS files found in folders (recursively), or glob matches."""
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*")
+                            if p.is_file() and p.name.lower().endswith(FITS_SUFFIXES))
+        elif any(ch in str(item) for ch in "*?["):
+            found += sorted(Path(p) for p in glob.glob(str(item), recursive=True))
+        else:
+            found.append(path)
+    return found
+
+
+def sightline_key(record: SpectrumRecord) -> str:
+    """THING_ID when the survey assigned one, else plate-mjd-fiber, else the file name."""
+    if record.thing_id is not None and record.thing_id > 0:
+        return str(record.thing_id)
+    if record.plate is not None and record.fiber is not None:
+        return f"{record.plate}-{record.mjd}-{record.fiber}"
+    return Path(record.source_path).name.split(".")[0]
+
+
+def ingest_spectra(
+    db: Database, paths: Sequence[str | Path], survey: str | None = None,
+    z_qso: float | None = None,
+) -> IngestSummary:
+    """Load spectrum files; a bad file is reported and skipped, the rest load."""
+    summary = IngestSummary()
+    files = expand_paths(paths)
+    if not files:
+        summary.files.append(FileOutcome(path=", ".join(map(str, paths)),
+                                         errors=["no spectrum files found"]))
+    for path in files:
+        outcome = FileOutcome(path=str(path))
+        summary.files.append(outcome)
+        try:
+            record = read_spectrum(path, z_qso=z_qso)
+            _check(record, path)
+            with db.session() as session:
+                added = _store(session, record, survey or DEFAULT_SURVEY.get(record.file_format,
+                                                                             "spectra"))
+            outcome.rows_loaded = int(added)
+            outcome.rows_merged = int(not added)
+        except (SpectrumFormatError, InputError) as exc:
+            outcome.errors.append(str(exc))
+        except Exception as exc:
+            outcome.errors.append(f"{path}: database refused the file: {exc}".splitlines()[0])
+    return summary
+
+
+def _check(record: SpectrumRecord, path: Path) -> None:
+    if not (np.isfinite(record.ra_deg) and np.isfinite(record.dec_deg)):
+        raise InputError(path, "the spectrum has no sky position (RA/Dec)")
+    if abs(record.dec_deg) > 90:
+        raise InputError(path, f"Dec {record.dec_deg:g} is outside [-90, 90] degrees")
+    if not np.isfinite(record.z_qso):
+        raise InputError(path, "no quasar redshift: give --z-qso or a z column")
+
+
+def _store(session: Session, record: SpectrumRecord, survey: str) -> bool:
+    """Add the spectrum (and its sightline if new); False if this file is already in."""
+    known = session.execute(
+        sa.select(Spectrum.id).where(Spectrum.sha256 == record.sha256)).scalar_one_or_none()
+    if known is not None:
+        return False
+    sid = survey_id(session, survey, kind="spectroscopy")
+    key = sightline_key(record)
+    sightline = session.execute(sa.select(Sightline).where(
+        Sightline.survey_id == sid, Sightline.external_id == key)).scalar_one_or_none()
+    if sightline is None:
+        ra = float(record.ra_deg) % 360.0
+        sightline = Sightline(
+            survey_id=sid, external_id=key, plate=record.plate, mjd=record.mjd,
+            fiber=record.fiber, thing_id=record.thing_id, ra_deg=ra,
+            dec_deg=float(record.dec_deg), healpix_29=int(healpix_29([ra], [record.dec_deg])[0]),
+            z_qso=float(record.z_qso))
+        session.add(sightline)
+        session.flush()
+    good = record.ivar > 0
+    snr = float(np.median(record.flux[good] * np.sqrt(record.ivar[good]))) if good.any() else None
+    spectrum = Spectrum(
+        sightline_id=sightline.id, plate=record.plate, mjd=record.mjd, fiber=record.fiber,
+        source_path=str(Path(record.source_path).resolve()), source_format=record.file_format,
+        sha256=record.sha256, n_pixels=record.n_pixels,
+        wavelength_min_aa=float(10 ** record.loglam[0]),
+        wavelength_max_aa=float(10 ** record.loglam[-1]), snr_median=snr)
+    session.add(spectrum)
+    session.flush()
+    mask = None if record.and_mask is None else np.asarray(record.and_mask, "<i4").tobytes()
+    session.add(SpectrumPixels(
+        spectrum_id=spectrum.id, loglam=np.asarray(record.loglam, "<f8").tobytes(),
+        flux=np.asarray(record.flux, "<f4").tobytes(),
+        ivar=np.asarray(record.ivar, "<f4").tobytes(), mask=mask))
+    return True
+
+
+def load_pixels(session: Session, spectrum_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log10 λ/Å, flux, ivar) of one stored spectrum."""
+    row = session.get(SpectrumPixels, spectrum_id)
+    if row is None:
+        raise KeyError(f"spectrum {spectrum_id} has no pixels")
+    return (np.frombuffer(row.loglam, "<f8"), np.frombuffer(row.flux, "<f4").astype(np.float64),
+            np.frombuffer(row.ivar, "<f4").astype(np.float64))
+
+
+def best_spectra(session: Session, sightline_ids: Sequence[int]) -> dict[int, int]:
+    """For each sightline, its spectrum with the highest median S/N."""
+    rows = session.execute(
+        sa.select(Spectrum.sightline_id, Spectrum.id, Spectrum.snr_median)
+        .where(Spectrum.sightline_id.in_(list(sightline_ids)))
+    ).all()
+    best: dict[int, tuple[float, int]] = {}
+    for sightline_id, spectrum_id, snr in rows:
+        score = float(snr) if snr is not None else -1.0
+        if sightline_id not in best or score > best[sightline_id][0]:
+            best[sightline_id] = (score, spectrum_id)
+    return {k: v[1] for k, v in best.items()}
+
+
+__all__ = ["best_spectra", "expand_paths", "ingest_spectra", "load_pixels", "sightline_key"]

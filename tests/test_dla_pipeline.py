@@ -1,0 +1,135 @@
+"""The DLA finder through the platform: spectra ingest, infer job, quick-look scan, evaluate."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from astropy.table import Table
+from conftest import shared_data
+
+from catalog.db import Database
+from catalog.ingest.spectra import ingest_spectra
+from catalog.registry import register
+from catalog.schema import DlaAbsorber, Sightline, SightlineSearch, Spectrum
+from catalog.settings import load_settings
+from workers.dla_mock_files import write_mock_spectra
+from workers.local import run_locally
+
+
+@pytest.fixture(scope="module")
+def tiny_dla(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained tiny DLA network with fixed random weights (its classifier pushed to
+    fire often, so it finds absorbers), exported like a shipped model."""
+    import json
+
+    import keras
+
+    from catalog.registry import sha256_file
+    from models.dla.network import TINY_CONFIG, build_window_model
+
+    keras.utils.set_random_seed(3)
+    model = build_window_model(TINY_CONFIG)
+    head = model.get_layer("is_dla")
+    kernel, _bias = head.get_weights()
+    head.set_weights([kernel * 5.0, np.array([1.0], np.float32)])
+    folder = tmp_path_factory.mktemp("tiny-dla")
+    model.save(folder / "dla.keras")
+    record = {"name": "dla", "task": "dla", "weights_file": "dla.keras",
+              "weights_sha256": sha256_file(folder / "dla.keras"),
+              "hyperparameters": {"network": TINY_CONFIG.to_dict()}}
+    (folder / "model.json").write_text(json.dumps(record))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mock_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mock-spectra")
+    write_mock_spectra(12, folder, seed=5, show_progress=False)
+    return folder
+
+
+def _count(db: Database, model: type) -> int:
+    with db.new_session() as session:
+        return int(session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one())
+
+
+def test_all_real_boss_spectra_ingest(db: Database, tmp_path: Path) -> None:
+    boss = shared_data("boss")
+    truncated = tmp_path / "spec-3655-55240-9999.fits"
+    truncated.write_bytes((boss / "spec-3655-55240-0002.fits").read_bytes()[:20_000])
+    summary = ingest_spectra(db, [boss, truncated])
+    assert [f.path for f in summary.failed] == [str(truncated)]
+    assert "spec-3655-55240-9999.fits" in summary.failed[0].errors[0]
+    assert summary.rows_loaded == 44
+    assert (_count(db, Spectrum), _count(db, Sightline)) == (44, 43)
+    with db.new_session() as session:
+        pair = session.execute(
+            sa.select(Spectrum.plate, Spectrum.fiber).join(Sightline)
+            .where(Sightline.thing_id == session.execute(
+                sa.select(Sightline.thing_id).join(Spectrum)
+                .where(Spectrum.plate == 3657, Spectrum.fiber == 552)).scalar_one())
+            .order_by(Spectrum.plate)).all()
+    assert [tuple(p) for p in pair] == [(3655, 890), (3657, 552)]
+    again = ingest_spectra(db, [boss])
+    assert again.ok and again.rows_loaded == 0 and _count(db, Spectrum) == 44
+
+
+def test_infer_job_matches_the_quick_look_scan(
+    db: Database, galcat_env: dict[str, str], tiny_dla: Path, mock_files: Path, tmp_path: Path
+) -> None:
+    from workers.dla_scan import scan_dla
+
+    assert ingest_spectra(db, [mock_files]).ok
+    with db.session() as session:
+        register(session, load_settings().artifacts_dir, "dla", "dla", tiny_dla / "dla.keras",
+                 {"network": __import__("json").loads(
+                     (tiny_dla / "model.json").read_text())["hyperparameters"]["network"]},
+                 None, None)
+    for _ in range(2):
+        state = run_locally(load_settings(), "infer", {"task": "dla", "shard_size": 5},
+                            model="dla").status()
+        assert state.state == "done" and state.shards == {"done": 3}
+    assert _count(db, SightlineSearch) == 12
+    with db.new_session() as session:
+        stored = session.execute(
+            sa.select(Sightline.thing_id, DlaAbsorber.z_dla, DlaAbsorber.log_nhi, DlaAbsorber.type)
+            .join(Sightline).order_by(Sightline.thing_id, DlaAbsorber.z_dla)).all()
+    scanned = scan_dla([mock_files], tmp_path / "scan" / "dlas.ecsv", model_dir=tiny_dla)
+    table = Table.read(scanned.absorbers_path)
+    table.sort(["thing_id", "z_dla"])
+    assert len(stored) == len(table) == scanned.n_absorbers > 0
+    np.testing.assert_allclose([s.z_dla for s in stored], table["z_dla"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose([s.log_nhi for s in stored], table["log_nhi"], atol=1e-5)
+    assert [s.type for s in stored] == list(table["type"])
+    where = Table.read(scanned.sightlines_path)
+    assert len(where) == 12 and np.all(where["z_min"] < where["z_max"])
+
+
+def test_scan_reports_unreadable_files_and_keeps_the_rest(
+    tiny_dla: Path, mock_files: Path, tmp_path: Path
+) -> None:
+    from workers.dla_scan import scan_dla
+
+    folder = tmp_path / "in"
+    shutil.copytree(mock_files, folder)
+    (folder / "spec-0000-00000-0000.fits").write_bytes(b"not a fits file")
+    result = scan_dla([folder], tmp_path / "out.csv", model_dir=tiny_dla)
+    assert result.n_spectra == 12
+    assert len(result.errors) == 1 and "spec-0000-00000-0000.fits" in result.errors[0]
+
+
+def test_evaluate_writes_tables_and_plots(tiny_dla: Path, tmp_path: Path) -> None:
+    from workers.dla_evaluate import evaluate_dla
+    from workers.dla_scan import load_shipped_dla
+
+    model, network, _ = load_shipped_dla(tiny_dla)
+    result = evaluate_dla(model, network, tmp_path, n_sightlines=40, seed=1)
+    names = {p.name for p in result.files}
+    assert {"dla_summary.ecsv", "completeness_vs_log_nhi.png", "completeness_vs_snr.png"} <= names
+    summary = Table.read(tmp_path / "dla_summary.ecsv")
+    assert summary["model"][0] == "galcat" and summary["n_true_dla"][0] > 0
+    assert 0 <= summary["completeness_hi"][0] <= 1
