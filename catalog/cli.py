@@ -46,6 +46,13 @@ models_app.command("list")(models_list)
 models_app.command("export")(models_export)
 SUBCOMMANDS = {"ingest": ingest_app, "train": train_app, "infer": infer_app, "scan": scan_app,
                "evaluate": evaluate_app, "mock": mock_app, "fit": fit_app, "models": models_app}
+try:
+    from catalog.cli_release import register_release
+except ModuleNotFoundError as _exc:
+    if _exc.name != "catalog.cli_release":
+        raise
+else:
+    register_release(app)
 for _science in ("catalog.cli_dla", "catalog.cli_galaxy"):
     try:
         __import__(_science, fromlist=["register"]).register(SUBCOMMANDS)
