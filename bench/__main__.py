@@ -13,6 +13,7 @@ import sys
 
 BENCHES: dict[str, str] = {
     "foundation": "bench.foundation",
+    "jobs": "bench.jobs",
 }
 
 

@@ -187,13 +187,27 @@ def query_sql(
 
 
 @app.command()
-def demo() -> None:
-    """Run galcat's main job on the embedded default (for now: initialise and report).
+def demo(
+    home: Annotated[Path | None, typer.Option(help="Data directory (default GALCAT_HOME).")] = None,
+    size: Annotated[str, typer.Option(help="small or medium.")] = "small",
+) -> None:
+    """Run galcat's main job end to end: mock survey, worker, inference, releases, plots.
 
-    Example: galcat demo
+    Example: galcat demo --size small
     """
-    init()
-    status()
+    import os
+
+    from workers.demo import SIZES, print_summary, run_demo
+
+    if size not in SIZES:
+        errors.print(f"--size must be one of {', '.join(SIZES)}")
+        raise typer.Exit(2)
+    environ = dict(os.environ)
+    if home is not None:
+        environ["GALCAT_HOME"] = str(home)
+    settings = load_settings(environ)
+    report = run_demo(settings, size, console)
+    print_summary(report, console, settings)
 
 
 def _show_or_save(result: Rows, out: Path | None, title: str | None) -> None:

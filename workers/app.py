@@ -10,6 +10,7 @@ from catalog.settings import Settings, load_settings
 
 QUEUES = ("gpu", "cpu")
 EMBEDDED_POLL_S = 0.05
+FILESYSTEM_BROKER = "filesystem://"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -20,6 +21,8 @@ def make_celery(settings: Settings) -> Celery:
     if settings.broker_url.startswith("sqla+"):
         settings.home.mkdir(parents=True, exist_ok=True)
         _tune_embedded_broker()
+    if settings.broker_url == FILESYSTEM_BROKER:
+        transport_options.update(_filesystem_broker_options(settings))
     if settings.broker_url.startswith(("redis", "rediss")):
         transport_options["visibility_timeout"] = 12 * 3600
     app.conf.update(
@@ -50,6 +53,16 @@ def _tune_embedded_broker() -> None:
     from kombu.transport import sqlalchemy as sqla_transport
 
     sqla_transport.Transport.polling_interval = EMBEDDED_POLL_S
+
+
+def _filesystem_broker_options(settings: Settings) -> dict[str, Any]:
+    """kombu's filesystem transport on folders under ``home/broker``, polled every 50 ms:
+    one file per message in ``queue/`` (written and read there), exchanges in ``control/``."""
+    queue, control = settings.home / "broker" / "queue", settings.home / "broker" / "control"
+    for folder in (queue, control):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {"data_folder_in": str(queue), "data_folder_out": str(queue),
+            "control_folder": str(control), "polling_interval": EMBEDDED_POLL_S}
 
 
 _apps: dict[Settings, Celery] = {}

@@ -82,4 +82,4 @@ def write_dla(db: Database, session: Session, version_id: int, rows: list[dict[s
 
 
 TASKS["dla"] = InferenceTask(cast(sa.Table, Sightline.__table__), predict_dla, write_dla,
-                             load_dla)
+                             load_dla, cast(sa.Table, SightlineSearch.__table__), "sightline_id")

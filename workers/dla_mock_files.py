@@ -10,7 +10,8 @@ from catalog.formats.spectra import SpectrumRecord, write_boss_spec
 
 MOCK_PLATE0 = 8000
 MOCK_MJD0 = 60000
-MOCK_THING_ID0 = 2_000_000_000
+MOCK_THING_ID0 = 1_500_000_000
+MOCK_PER_SEED = 50_000
 
 
 def write_mock_spectra(n: int, out_dir: Path, seed: int, centre_deg: tuple[float, float] =
@@ -35,7 +36,9 @@ def write_mock_spectra(n: int, out_dir: Path, seed: int, centre_deg: tuple[float
     plate = MOCK_PLATE0 + np.arange(n) // 1000
     fiber = np.arange(n) % 1000 + 1
     mjd = MOCK_MJD0 + seed % 10000
-    thing_id = MOCK_THING_ID0 + seed * 100_000 + np.arange(n)
+    if n > MOCK_PER_SEED:
+        raise ValueError(f"at most {MOCK_PER_SEED} mock sightlines per seed (THING_ID is 32-bit)")
+    thing_id = MOCK_THING_ID0 + (seed % 10_000) * MOCK_PER_SEED + np.arange(n)
     indices = track(range(n), description="writing mock spectra") if show_progress else range(n)
     for i in indices:
         path = out_dir / f"spec-{plate[i]:04d}-{mjd:05d}-{fiber[i]:04d}.fits"

@@ -17,18 +17,19 @@ def ring(settings: Settings, db: Database, jobs: Iterable[tuple[int, str]]) -> N
     """Send a ``run_job`` message for each committed (job id, queue).
 
     ``heartbeat_at`` of a queued job records when its doorbell last rang, so the
-    reaper can ring again for a job whose message was lost.
+    reaper can ring again for a job whose message was lost. It is committed before
+    the messages go out, so no transaction of ours holds the row when a worker claims it.
     """
     from workers.app import celery_app
 
     jobs = list(jobs)
     if not jobs:
         return
-    app = celery_app(settings)
-    with app.producer_or_acquire() as producer:
-        for job_id, queue in jobs:
-            app.send_task(RUN_JOB, args=[job_id], queue=queue, producer=producer)
     with db.session() as session:
         session.execute(sa.update(JOB).where(
             JOB.c.id.in_([j for j, _ in jobs]), JOB.c.state == "queued"
         ).values(heartbeat_at=utcnow()))
+    app = celery_app(settings)
+    with app.producer_or_acquire() as producer:
+        for job_id, queue in jobs:
+            app.send_task(RUN_JOB, args=[job_id], queue=queue, producer=producer)

@@ -54,6 +54,10 @@ class InferenceTask:
     predict: Callable[[Any, Session, list[int]], Rows]
     write: Callable[[Database, Session, int, Rows], None]
     load: Callable[[Any, ModelVersion], Any] = load_keras
+    done_table: sa.Table | None = None
+    done_key: str | None = None
+    """Where a finished object leaves a row (model_version_id, ``done_key``): lets a job
+    with ``skip_done`` run only on objects this model version has not seen."""
 
 
 def _predict_toy(model: Any, session: Session, ids: list[int]) -> list[dict[str, Any]]:
@@ -96,19 +100,29 @@ def _register_science_tasks() -> None:
 SCIENCE_MODULES = ("workers.dla_inference", "workers.galaxy_inference")
 
 
-def select_objects(db: Database, task: InferenceTask, where: str | None) -> list[int]:
-    """Ids of the objects to run on, on a read-only connection (``where`` is SQL)."""
+def select_objects(db: Database, task: InferenceTask, where: str | None,
+                   skip_done_for: int | None = None) -> list[int]:
+    """Ids of the objects to run on, on a read-only connection (``where`` is SQL);
+    with ``skip_done_for`` (a model version id), only those it has no result for."""
     sql = f"SELECT id FROM {task.object_table.name}"
     if where:
         sql += f" WHERE ({where})"
     _names, rows = db.readonly_query(sql + " ORDER BY id")
-    return [int(r[0]) for r in rows]
+    ids = [int(r[0]) for r in rows]
+    if skip_done_for is not None and task.done_table is not None and task.done_key:
+        key = task.done_table.c[task.done_key]
+        with db.new_session() as session:
+            done = set(session.execute(sa.select(key).where(
+                task.done_table.c.model_version_id == skip_done_for)).scalars())
+        ids = [i for i in ids if i not in done]
+    return ids
 
 
 def fan_out(ctx: JobContext) -> None:
     """Split the job into shards, commit them, ring for each, and wait for them."""
     task = inference_task(str(ctx.parameters["task"]))
-    ids = select_objects(ctx.db, task, ctx.parameters.get("where"))
+    skip = ctx.model_version_id if ctx.parameters.get("skip_done") else None
+    ids = select_objects(ctx.db, task, ctx.parameters.get("where"), skip)
     if not ids:
         ctx.finish({"objects": 0, "shards": 0}, message="no objects matched")
         return

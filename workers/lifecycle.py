@@ -35,6 +35,16 @@ class JobLost(Exception):
     """This worker no longer holds the job (the reaper re-queued it)."""
 
 
+class JobBusy(Exception):
+    """The job is queued but another transaction holds its row: try again shortly."""
+
+
+def job_state(db: Database, job_id: int) -> str | None:
+    """The job's state, read without taking any lock."""
+    with db.new_session() as session:
+        return session.execute(sa.select(JOB.c.state).where(JOB.c.id == job_id)).scalar()
+
+
 def worker_name() -> str:
     """``host:pid``: who holds a job."""
     return f"{socket.gethostname()}:{os.getpid()}"

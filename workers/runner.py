@@ -10,7 +10,16 @@ import sqlalchemy as sa
 
 from catalog.db import get_database
 from catalog.settings import Settings
-from workers.lifecycle import Heartbeat, JobCancelled, JobContext, JobLost, claim, fail
+from workers.lifecycle import (
+    Heartbeat,
+    JobBusy,
+    JobCancelled,
+    JobContext,
+    JobLost,
+    claim,
+    fail,
+    job_state,
+)
 
 log = logging.getLogger("galcat.worker")
 
@@ -34,6 +43,8 @@ def execute(settings: Settings, job_id: int) -> str:
     db = get_database(settings)
     ctx = claim(settings, db, job_id)
     if ctx is None:
+        if job_state(db, job_id) == "queued":
+            raise JobBusy(f"job {job_id} is queued but locked by another transaction")
         return "not claimed"
     handler = _handlers().get(ctx.kind)
     with Heartbeat(ctx):

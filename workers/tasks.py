@@ -19,10 +19,13 @@ def run_job(self: Any, job_id: int) -> str:
     import sqlalchemy as sa
 
     from catalog.settings import load_settings
+    from workers.lifecycle import JobBusy
     from workers.runner import execute
 
     try:
         return execute(load_settings(), job_id)
+    except JobBusy as exc:
+        raise self.retry(exc=exc, countdown=0.2) from exc
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         delay = min(30.0, 0.5 * 2 ** min(self.request.retries, 6))
         raise self.retry(exc=exc, countdown=delay) from exc

@@ -186,7 +186,8 @@ def find_absorbers(
 ) -> AbsorberCatalog:
     """Absorbers of every sightline, plus each sightline's searched z range and S/N.
 
-    Peaks with no unmasked pixel within ±5 pixels are dropped (no data, no absorber).
+    Peaks with no unmasked pixel within ±5 pixels are dropped (no data, no absorber), and
+    so are peaks redward of the quasar (z_dla > z_qso: the Lyα emission line, not an absorber).
     """
     half = prepared.window_pixels // 2
     n_search = prepared.n_search
@@ -203,6 +204,7 @@ def find_absorbers(
             valid,
             config,
         )
+        rows = rows[rows["z_dla"] <= prepared.z_qso[i]]
         rows["sightline"] = i
         found.append(rows)
         summary[i] = (

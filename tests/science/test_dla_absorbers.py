@@ -122,3 +122,17 @@ def test_find_absorbers_reports_each_sightline_search_range_and_snr() -> None:
 def test_scaled_vote_normalisation_for_other_offset_ranges() -> None:
     assert PeakConfig.for_offset_range(60).votes_per_unit == pytest.approx(80.0)
     assert PeakConfig.for_offset_range(10).votes_per_unit == pytest.approx(80.0 * 21 / 121)
+
+
+def test_peaks_redward_of_the_quasar_are_not_absorbers() -> None:
+    k = np.arange(int(np.ceil(np.log10(3600) * 1e4)), int(np.log10(10400) * 1e4))
+    prepared = prepare_sightline(k * 1e-4, np.full(k.size, 3.0), np.full(k.size, 1.0), 3.2)
+    z_of = lambda pixel: 10 ** ((prepared.pixel_first[0] + pixel) * 1e-4) / LYA.wavelength_aa - 1  # noqa: E731
+    beyond = next(p for p in range(800, N) if z_of(p) > 3.2 + 0.003)
+    prob, offset, nhi = ideal_windows([(800.0, 20.9), (float(beyond), 20.6)])
+    preds = DensePredictions(
+        prob[None].astype(np.float32), offset[None].astype(np.float32), nhi[None].astype(np.float32)
+    )
+    catalog = find_absorbers(preds, prepared, PeakConfig())
+    assert catalog.absorbers.size == 1
+    assert catalog.absorbers["z_dla"][0] == pytest.approx(z_of(800), abs=1e-4)
