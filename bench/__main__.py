@@ -14,6 +14,7 @@ import sys
 BENCHES: dict[str, str] = {
     "foundation": "bench.foundation",
     "jobs": "bench.jobs",
+    "release": "bench.release",
 }
 
 

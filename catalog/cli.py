@@ -86,12 +86,16 @@ def init() -> None:
     Example: GALCAT_DATABASE_URL=postgresql://postgres@127.0.0.1/test galcat init
     """
     from catalog import migrate
+    from catalog.access import ensure_readonly_role
     from catalog.shipped import register_shipped
     from catalog.status import catalog_status
 
     settings = load_settings()
     db = get_database(settings)
     migrate.upgrade(db)
+    role = ensure_readonly_role(db, settings.readonly_role)
+    if role:
+        console.print(f"read-only role {role} ready for public queries and galcat serve")
     with db.session() as session:
         for version in register_shipped(session, settings.artifacts_dir):
             console.print(f"registered shipped model {version.name}@{version.version}")

@@ -100,7 +100,7 @@ class Database(abc.ABC):
         if columns:
             stmt = insert.on_conflict_do_update(
                 index_elements=list(key),
-                set_={c: getattr(insert.excluded, c) for c in columns},
+                set_={c: insert.excluded[c] for c in columns},
             )
         else:
             stmt = insert.on_conflict_do_nothing(index_elements=list(key))

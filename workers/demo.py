@@ -52,14 +52,62 @@ def run_demo(settings: Settings, size: str = "small", console: Console | None = 
     _init(settings, db, console)
     demo_dir = settings.home / "demo"
     spectra_dir = demo_dir / f"spectra-{size}"
+    galaxies_dir = demo_dir / f"galaxies-{size}"
     _ingest_spectra(db, spectra_dir, sizes.sightlines, report, console)
+    galaxy_models = _galaxy_models_shipped()
+    if galaxy_models:
+        _ingest_galaxies(db, galaxies_dir, sizes.galaxies, report, console)
     from workers.demo_worker import WorkerProcess
 
     with WorkerProcess(settings, settings.home / "logs" / "demo-worker.log"):
         _infer(settings, "dla", "dla", report, console)
-    _plots(db, spectra_dir, demo_dir / "plots", report, console)
+        for task in galaxy_models:
+            _infer(settings, task, task, report, console)
+    releases = settings.home / "releases"
+    _release(db, "dla", "DR-demo-dla", releases / "DR-demo-dla", report, console)
+    if {"sersic", "morphology"} <= set(galaxy_models):
+        _release(db, "morphology", "DR-demo-morphology", releases / "DR-demo-morphology",
+                 report, console)
+    _plots(db, spectra_dir, galaxies_dir if galaxy_models else None, demo_dir / "plots",
+           report, console)
     report.seconds = time.monotonic() - start
     return report
+
+
+def _galaxy_models_shipped() -> list[str]:
+    from catalog.shipped import shipped_models
+
+    names = {m.name for m in shipped_models()}
+    return [name for name in ("sersic", "morphology") if name in names]
+
+
+def _ingest_galaxies(db: Database, folder: Path, n: int, report: DemoReport,
+                     console: Console) -> None:
+    from catalog.ingest.images import ingest_images
+    from workers.galaxy_scan import write_mock_galaxies
+
+    truth = folder / "truth.ecsv"
+    if not truth.exists():
+        console.print(f"[bold]2.[/] rendering {n} mock galaxy cutouts to {folder}")
+        write_mock_galaxies(n, folder, DEMO_SEED)
+    summary = ingest_images(db, [folder], survey="demo-galaxies", catalogue=truth)
+    report.ingested["galaxy images"] = summary.rows_loaded
+    report.ingested["images already in the catalogue"] = sum(f.rows_merged for f in summary.files)
+    console.print(f"ingested galaxy images: {summary.describe()}")
+
+
+def _release(db: Database, catalogue: str, tag: str, out: Path, report: DemoReport,
+             console: Console) -> None:
+    from catalog.release.build import ReleaseExists, load_release, make_release
+
+    try:
+        record = make_release(db, catalogue, tag, out)
+        console.print(f"released {tag}: {record.row_count} rows in {out}")
+    except ReleaseExists:
+        record = load_release(db, tag)
+        console.print(f"release {tag} exists already (frozen): {out}")
+    for f in record.files:
+        report.releases.append((tag, out / f.filename, f.sha256))
 
 
 def _init(settings: Settings, db: Database, console: Console) -> None:
@@ -102,13 +150,15 @@ def _infer(settings: Settings, task: str, model: str, report: DemoReport,
         raise RuntimeError(f"job {handle.id} (infer {task}) {state.state}: {state.error}")
 
 
-def _plots(db: Database, spectra_dir: Path, out: Path, report: DemoReport,
-           console: Console) -> None:
-    from workers.demo_plots import dla_completeness_plot, spectrum_plot
+def _plots(db: Database, spectra_dir: Path, galaxies_dir: Path | None, out: Path,
+           report: DemoReport, console: Console) -> None:
+    from workers.demo_plots import dla_completeness_plot, sersic_vs_truth_plot, spectrum_plot
 
     out.mkdir(parents=True, exist_ok=True)
     report.plots.append(spectrum_plot(db, spectra_dir, out / "spectrum_with_dlas.png"))
     report.plots.append(dla_completeness_plot(db, spectra_dir, out / "dla_completeness.png"))
+    if galaxies_dir is not None:
+        report.plots.append(sersic_vs_truth_plot(db, galaxies_dir, out / "sersic_vs_truth.png"))
 
 
 def print_summary(report: DemoReport, console: Console, settings: Settings) -> None:
@@ -119,7 +169,7 @@ def print_summary(report: DemoReport, console: Console, settings: Settings) -> N
     for job_id, what, state, seconds in report.jobs:
         console.print(f"  job {job_id:<5}{what:<26}{state:<10}{seconds:6.1f} s")
     for tag, path, sha in report.releases:
-        console.print(f"  release {tag}: {path}  sha256 {sha[:16]}…")
+        console.print(f"  {tag}: {path}  sha256 {sha[:16]}…", markup=False)
     for path in report.plots:
         console.print(f"  plot  {path}")
     console.print(f"  total {report.seconds:.1f} s; catalogue at {settings.database_url}")

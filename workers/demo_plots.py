@@ -104,3 +104,34 @@ def dla_completeness_plot(db: Database, spectra_dir: Path, out: Path) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def sersic_vs_truth_plot(db: Database, galaxies_dir: Path, out: Path) -> Path:
+    """Emulated Sérsic parameters of the demo galaxies against their mock truth."""
+    from catalog.schema import Image, SersicFit
+
+    truth = _truth(galaxies_dir)
+    by_file = {str(name): i for i, name in enumerate(truth["file"])}
+    with db.new_session() as session:
+        rows = session.execute(sa.select(Image.source_path, SersicFit.mag, SersicFit.r_eff_arcsec,
+                                         SersicFit.sersic_n, SersicFit.axis_ratio)
+                               .join(SersicFit, SersicFit.image_id == Image.id)).all()
+    pairs = [(by_file[Path(r[0]).name], r) for r in rows if r[0] and Path(r[0]).name in by_file]
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
+    for ax, (column, k, label) in zip(axes, (("mag", 1, "mag"), ("r_eff_arcsec", 2, "r_eff [″]"),
+                                            ("sersic_n", 3, "Sérsic n"),
+                                            ("axis_ratio", 4, "axis ratio b/a")), strict=True):
+        t = np.asarray(truth[column], dtype=float)[[i for i, _ in pairs]]
+        p = np.array([r[k] for _, r in pairs], dtype=float)
+        ok = np.isfinite(t) & np.isfinite(p)
+        ax.scatter(t[ok], p[ok], s=3, alpha=0.5)
+        if ok.any():
+            lo, hi = np.percentile(np.concatenate([t[ok], p[ok]]), [0.5, 99.5])
+            ax.plot([lo, hi], [lo, hi], color="tab:red", lw=1)
+        ax.set(xlabel=f"true {label}", ylabel=f"emulated {label}")
+    fig.suptitle(f"Sérsic emulator vs truth on {len(pairs)} demo galaxies")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out

@@ -21,13 +21,20 @@ from typing import Any, Literal
 
 import keras
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 from models.galaxy.augment import random_augment
 from models.galaxy.nets import D4Mean, D4Views, RepeatRows, conv_encoder
 from models.galaxy.preprocess import N_SCALARS, NetworkInputs, network_inputs
 from models.galaxy.profile import HST_F160W_64, ImagingProfile
 from models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS
+
+
+@keras.saving.register_keras_serializable(package="galcat")
+def class_crossentropy(y_true: Any, y_pred: Any) -> Any:
+    """Cross-entropy on probabilities; an all-zero row (no class: irregulars, point
+    sources) gives zero loss and zero gradient, where Keras's built-in diverges."""
+    return -ops.sum(y_true * ops.log(ops.clip(y_pred, 1e-7, 1.0)), axis=-1)
 
 HeadKind = Literal["fractions", "classes", "regression"]
 _INVARIANT: weakref.WeakKeyDictionary[keras.Model, keras.Model] = weakref.WeakKeyDictionary()
@@ -63,7 +70,7 @@ def build_morphology(config: MorphologyConfig = MorphologyConfig(),
     model = keras.Model({"image": image, "scalars": scalars}, {"candels": candels, "bd": bd},
                         name="morphology")
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss={"candels": "binary_crossentropy", "bd": "categorical_crossentropy"},
+                  loss={"candels": "binary_crossentropy", "bd": class_crossentropy},
                   run_eagerly=config.run_eagerly)
     return model
 
@@ -180,7 +187,7 @@ def finetune(model: keras.Model, images: np.ndarray, labels: np.ndarray, *,
     clone.set_weights(encoder.get_weights())
     clone.trainable = not train_head_only
     activation, loss = {"fractions": ("sigmoid", "binary_crossentropy"),
-                        "classes": ("softmax", "categorical_crossentropy"),
+                        "classes": ("softmax", class_crossentropy),
                         "regression": (None, "mse")}[head]
     image = keras.Input(model.input["image"].shape[1:], name="image")
     scalars = keras.Input(model.input["scalars"].shape[1:], name="scalars")

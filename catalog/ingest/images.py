@@ -1,0 +1,410 @@
+"""``galcat ingest images``: galaxy cutouts into ``image`` and ``image_pixels`` rows.
+
+Files are read by :mod:`catalog.formats.images` (FITS with WCS, noise HDUs, zero
+point and PSF from the header; multi-band cutouts as channels; PNG/JPEG; .npy).
+A file named like another one in the same folder plus a companion word
+(``_rms _sig _sigma _err _noise``; ``_wht _weight _ivar``; ``_psf``; ``_mask``, or
+that word in place of ``_im _image _sci _cutout``) is that image's noise map,
+PSF or bad-pixel mask (masked pixels get an infinite RMS) rather than an image
+of its own. Each image with its companions is one transaction; images are
+de-duplicated by the sha256 of the science file's bytes.
+
+With ``catalogue``, each image is joined to the catalogue row that names its file
+(by base name or stem, in any id or path column) or, failing that, lies within
+1.5″ of its WCS centre. The row's galaxy is created or updated (position from
+RA/Dec columns or an IAU ``Jhhmmss.ss±ddmmss.s`` name) and its numeric columns
+become labels of that galaxy in ``label_set``. Without a catalogue, an image with
+a WCS is linked to an existing galaxy within 1″ of its centre.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import sqlalchemy as sa
+from astropy.table import Table
+from sqlalchemy.orm import Session
+
+from catalog.db import Database
+from catalog.formats.images import ImageFormatError, ImageRecord, read_image
+from catalog.ingest.labels import (
+    NormalisedLabels,
+    file_keys,
+    file_stem,
+    id_column,
+    normalise,
+    positions,
+    write_labels,
+)
+from catalog.ingest.report import FileOutcome, IngestSummary, InputError
+from catalog.ingest.tables import DEC_NAMES, RA_NAMES, InputErrors
+from catalog.schema import Galaxy, Image, ImagePixels
+from catalog.sky import angular_distance_deg, cone, healpix_29
+from catalog.surveys import survey_id
+from catalog.tableio import read_table
+
+COMPANION_ROLES = {
+    "rms": "rms", "sig": "rms", "sigma": "rms", "err": "rms", "error": "rms", "noise": "rms",
+    "std": "rms", "wht": "ivar", "weight": "ivar", "ivar": "ivar", "invvar": "ivar",
+    "psf": "psf", "mask": "mask", "msk": "mask", "bpm": "mask",
+}
+SCIENCE_WORDS = ("im", "img", "image", "sci", "cutout", "drz", "data")
+IMAGE_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fits.fz",
+                  ".png", ".jpg", ".jpeg", ".npy")
+CATALOGUE_MATCH_ARCSEC = 1.5
+GALAXY_MATCH_ARCSEC = 1.0
+ID_HINT = re.compile(r"id|name|file|path|loc|iau", re.I)
+
+
+@dataclass(frozen=True)
+class ImageGroup:
+    """A science file and its companion files by role (rms, ivar, psf, mask)."""
+
+    science: Path
+    companions: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class ImageIngestSummary(IngestSummary):
+    """Outcomes per science file, plus companions attached and catalogue joins."""
+
+    attached: dict[str, str] = field(default_factory=dict)
+    linked: int = 0
+    unmatched: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A catalogue table prepared for joining images to its rows."""
+
+    path: str
+    table: Table
+    by_key: dict[str, set[int]]
+    ra: np.ndarray | None
+    dec: np.ndarray | None
+    external_ids: list[str | None]
+    labels: NormalisedLabels
+    survey: str
+    label_set: str
+
+    def row_for(self, source: Path, centre: tuple[float, float] | None) -> int | None:
+        """The row naming ``source``, else the nearest within 1.5″ of ``centre``."""
+        rows = set().union(*(self.by_key.get(k, set()) for k in file_keys(str(source))))
+        if len(rows) > 1:
+            raise InputError(source, f"the catalogue {self.path} names this file in rows "
+                             f"{', '.join(str(r + 1) for r in sorted(rows))}")
+        if rows:
+            return next(iter(rows))
+        if centre is None or self.ra is None or self.dec is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            sep = angular_distance_deg(centre[0], centre[1], self.ra, self.dec) * 3600.0
+        sep = np.where(np.isfinite(sep), sep, np.inf)
+        best = int(np.argmin(sep))
+        return best if sep[best] <= CATALOGUE_MATCH_ARCSEC else None
+
+
+def ingest_images(
+    db: Database,
+    paths: Sequence[str | Path],
+    survey: str | None = None,
+    catalogue: str | Path | None = None,
+    label_set: str | None = None,
+    hdu: int | str | None = None,
+) -> ImageIngestSummary:
+    """Load galaxy images (and their companions); one transaction per image.
+
+    Raises ``InputError``, ``InputErrors`` or ``catalog.tableio.TableFormatError``
+    for a catalogue that cannot be used (nothing is loaded then).
+    """
+    cat = load_catalogue(catalogue, survey, label_set) if catalogue is not None else None
+    groups, attached = group_files(expand(paths))
+    summary = ImageIngestSummary(attached={str(k): str(v) for k, v in attached.items()})
+    for group in groups:
+        outcome = FileOutcome(path=str(group.science))
+        summary.files.append(outcome)
+        try:
+            record, psf, extra = read_group(group, hdu)
+            with db.session() as session:
+                new, linked, matched = _store(db, session, record, psf, extra, survey, cat)
+            outcome.rows_loaded, outcome.rows_merged = (1, 0) if new else (0, 1)
+            summary.linked += int(linked)
+            if cat is not None and not matched:
+                summary.unmatched.append(str(group.science))
+        except InputErrors as exc:
+            outcome.errors.extend(str(e) for e in exc.errors)
+        except (InputError, ImageFormatError) as exc:
+            outcome.errors.append(str(exc))
+        except Exception as exc:
+            outcome.errors.append(f"{group.science}: database refused the file: "
+                                  f"{_first_line(exc)}")
+    return summary
+
+
+def expand(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given, and the image files under any folder given (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*")
+                          if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIXES))
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def group_files(files: Sequence[Path]) -> tuple[list[ImageGroup], dict[Path, Path]]:
+    """Science files with their companions, and which companion went to which image."""
+    index = {(f.parent, file_stem(f.name).lower()): f for f in files}
+    owner: dict[Path, tuple[Path, str]] = {}
+    for f in files:
+        words = file_stem(f.name).split("_")
+        for j, word in enumerate(words):
+            role = COMPANION_ROLES.get(word.lower())
+            if role is None or len(words) == 1:
+                continue
+            rest = words[:j] + words[j + 1:]
+            bases = ["_".join(rest)] + ["_".join([*words[:j], s, *words[j + 1:]])
+                                        for s in SCIENCE_WORDS]
+            target = next((index[(f.parent, b.lower())] for b in bases
+                           if (f.parent, b.lower()) in index and index[(f.parent, b.lower())]
+                           != f), None)
+            if target is not None:
+                owner[f] = (target, role)
+                break
+    groups: dict[Path, ImageGroup] = {}
+    for f in files:
+        if f not in owner or owner[f][0] in owner:
+            groups[f] = ImageGroup(f, {})
+    attached: dict[Path, Path] = {}
+    for f, (target, role) in owner.items():
+        if f in groups or target not in groups:
+            continue
+        if role in groups[target].companions:
+            groups[f] = ImageGroup(f, {})
+            continue
+        groups[target].companions[role] = f
+        attached[f] = target
+    return [groups[f] for f in files if f in groups], attached
+
+
+def read_group(group: ImageGroup, hdu: int | str | None = None,
+               ) -> tuple[ImageRecord, np.ndarray | None, dict[str, Any]]:
+    """The science record with its noise map attached, the PSF image, and row metadata."""
+    record = read_image(group.science, hdu=hdu)
+    rms = record.rms
+    shape = record.pixels.shape
+    if "rms" in group.companions:
+        rms = _companion(group, "rms", shape)
+    elif "ivar" in group.companions:
+        ivar = _companion(group, "ivar", shape).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            rms = np.where(ivar > 0, 1.0 / np.sqrt(np.where(ivar > 0, ivar, 1.0)), np.inf)
+    if "mask" in group.companions:
+        bad = _companion(group, "mask", shape[:2]) != 0
+        if len(shape) == 3:
+            bad = np.broadcast_to(bad[..., None], shape)
+        rms = np.where(bad, np.inf, np.nan if rms is None else rms)
+    psf = None
+    if "psf" in group.companions:
+        psf = read_image(group.companions["psf"]).pixels
+    if rms is not None:
+        record = replace(record, rms=np.asarray(rms, dtype=np.float32))
+    extra: dict[str, Any] = {
+        "format": record.format, "zero_point_source": record.zero_point_source,
+        "has_rms": bool(rms is not None and np.isfinite(rms).any()),
+        "companions": {role: str(p) for role, p in group.companions.items()},
+        "header": _json_safe(dict(record.header)),
+    }
+    centre = wcs_centre(record)
+    if centre is not None:
+        extra["centre_ra_deg"], extra["centre_dec_deg"] = centre
+    if psf is not None:
+        extra["psf_shape"] = list(psf.shape)
+        if record.psf_fwhm_arcsec is None and record.pixel_scale_arcsec:
+            fwhm = psf_fwhm_px(psf if psf.ndim == 2 else psf[..., -1])
+            if fwhm is not None:
+                record = replace(record, psf_fwhm_arcsec=fwhm * record.pixel_scale_arcsec)
+                extra["psf_fwhm_source"] = "half-maximum area of the PSF image"
+    return record, psf, extra
+
+
+def _companion(group: ImageGroup, role: str, shape: tuple[int, ...]) -> np.ndarray:
+    path = group.companions[role]
+    pixels = read_image(path).pixels
+    if pixels.shape != shape:
+        raise InputError(path, f"{role} map of shape {pixels.shape} does not match "
+                         f"{group.science.name} of shape {shape}")
+    return pixels
+
+
+def psf_fwhm_px(psf: np.ndarray) -> float | None:
+    """FWHM (pixels) of a PSF image from the area above half its maximum, ``2 sqrt(A/π)``."""
+    p = np.nan_to_num(np.asarray(psf, dtype=float))
+    peak = p.max()
+    if not peak > 0:
+        return None
+    return float(2.0 * math.sqrt((p >= 0.5 * peak).sum() / math.pi))
+
+
+def wcs_centre(record: ImageRecord) -> tuple[float, float] | None:
+    """(RA, Dec) in degrees of the image centre from its celestial WCS, if any."""
+    if not record.wcs_header:
+        return None
+    import warnings
+
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            text = record.wcs_header
+            wcs = WCS(fits.Header.fromstring(text, sep="\n" if "\n" in text else ""))
+            ny, nx = record.pixels.shape[:2]
+            ra, dec = wcs.all_pix2world([[(nx - 1) / 2.0, (ny - 1) / 2.0]], 0)[0]
+    except Exception:
+        return None
+    if not (math.isfinite(ra) and math.isfinite(dec)) or abs(dec) > 90:
+        return None
+    return float(ra % 360.0), float(dec)
+
+
+def load_catalogue(path: str | Path, survey: str | None, label_set: str | None) -> Catalogue:
+    """Read a catalogue for joining: file keys per row, positions, ids and labels."""
+    table = read_table(path)
+    if len(table) == 0:
+        raise InputError(path, "the catalogue has no rows")
+    key_columns = [n for n in table.colnames if np.asarray(table[n]).dtype.kind in "SUO"
+                   or (np.asarray(table[n]).dtype.kind in "iu" and ID_HINT.search(n))]
+    by_key: dict[str, set[int]] = {}
+    for name in key_columns:
+        for row, value in enumerate(_strings(table, name)):
+            for key in file_keys(value or ""):
+                by_key.setdefault(key, set()).add(row)
+    pos = positions(table, path)
+    ident = id_column(table, None, path)
+    ids: list[str | None] = _strings(table, ident) if ident is not None else [None] * len(table)
+    lookup = {n.lower(): n for n in table.colnames}
+    skip = [*key_columns, *(lookup[c] for c in (*RA_NAMES, *DEC_NAMES) if c in lookup)]
+    labels = normalise(table, path, skip=skip) if _has_numeric(table, skip) else \
+        NormalisedLabels("columns", [{} for _ in range(len(table))], frozenset())
+    name = label_set or Path(path).name.split(".")[0]
+    if len(name) > 64:
+        raise InputError(path, "label set name longer than 64 characters; give --label-set")
+    return Catalogue(str(path), table, by_key, None if pos is None else pos[0],
+                     None if pos is None else pos[1], ids, labels,
+                     survey or Path(path).name.split(".")[0], name)
+
+
+def _has_numeric(table: Table, skip: Sequence[str]) -> bool:
+    return any(np.asarray(table[n]).dtype.kind in "biuf" for n in table.colnames
+               if n not in skip)
+
+
+def _strings(table: Table, name: str) -> list[str | None]:
+    col = table[name]
+    mask = np.asarray(getattr(col, "mask", np.zeros(len(col), bool)), dtype=bool)
+    out: list[str | None] = []
+    for value, masked in zip(np.asarray(col), mask, strict=True):
+        text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+        out.append(None if masked else text.strip())
+    return out
+
+
+def _store(db: Database, session: Session, record: ImageRecord, psf: np.ndarray | None,
+           extra: dict[str, Any], survey: str | None,
+           cat: Catalogue | None) -> tuple[bool, bool, bool]:
+    """Write one image; return (new image?, linked to a galaxy?, matched a catalogue row?)."""
+    centre = (extra["centre_ra_deg"], extra["centre_dec_deg"]) if "centre_ra_deg" in extra \
+        else None
+    galaxy_id, matched = None, False
+    if cat is not None:
+        row = cat.row_for(Path(record.source_path), centre)
+        if row is not None:
+            matched = True
+            galaxy_id = _catalogue_galaxy(db, session, cat, row, Path(record.source_path))
+            extra["catalogue"], extra["catalogue_row"] = cat.path, row + 1
+    if galaxy_id is None and centre is not None:
+        near = cone(session, "galaxy", centre[0], centre[1], GALAXY_MATCH_ARCSEC / 3600.0,
+                    columns=["id"], limit=1)
+        galaxy_id = int(near[0]["id"]) if near else None
+    existing = session.execute(sa.select(Image.id, Image.galaxy_id).where(
+        Image.sha256 == record.sha256)).one_or_none()
+    if existing is not None:
+        if galaxy_id is not None and existing.galaxy_id is None:
+            session.execute(sa.update(Image).where(Image.id == existing.id).values(
+                galaxy_id=galaxy_id))
+        return False, galaxy_id is not None, matched
+    sid = None
+    if survey is not None:
+        sid = survey_id(session, survey, kind="imaging",
+                        pixel_scale_arcsec=record.pixel_scale_arcsec,
+                        zero_point_mag=record.zero_point,
+                        psf_fwhm_arcsec=record.psf_fwhm_arcsec,
+                        band=",".join(record.bands)[:32] or None)
+    pixels = np.ascontiguousarray(record.pixels, dtype=np.float32)
+    image = Image(
+        survey_id=sid, galaxy_id=galaxy_id, source_path=str(Path(record.source_path).resolve()),
+        sha256=record.sha256, height=int(pixels.shape[0]), width=int(pixels.shape[1]),
+        channels=1 if pixels.ndim == 2 else int(pixels.shape[2]), dtype="float32",
+        bands=",".join(record.bands)[:64] or None,
+        pixel_scale_arcsec=record.pixel_scale_arcsec, zero_point_mag=record.zero_point,
+        psf_fwhm_arcsec=record.psf_fwhm_arcsec, sky_sigma=record.sky_sigma,
+        wcs_header=record.wcs_header or None, extra=extra,
+    )
+    session.add(image)
+    session.flush()
+    rms = None if record.rms is None else np.ascontiguousarray(record.rms, np.float32).tobytes()
+    session.add(ImagePixels(
+        image_id=image.id, data=pixels.tobytes(), rms=rms,
+        psf=None if psf is None else np.ascontiguousarray(psf, np.float32).tobytes()))
+    return True, galaxy_id is not None, matched
+
+
+def _catalogue_galaxy(db: Database, session: Session, cat: Catalogue, row: int,
+                      source: Path) -> int:
+    """Create or update the galaxy of catalogue ``row``; write its labels; return its id."""
+    if cat.ra is None or cat.dec is None:
+        raise InputError(cat.path, "the catalogue has no RA/Dec columns and no IAU-style "
+                         "J-names, so its galaxies have no position", row + 1)
+    ra, dec = float(cat.ra[row]), float(cat.dec[row])
+    if not (math.isfinite(ra) and math.isfinite(dec)) or abs(dec) > 90:
+        raise InputError(cat.path, "missing or invalid RA/Dec", row + 1)
+    external = cat.external_ids[row] or file_stem(source.name)
+    if len(external) > 64:
+        raise InputError(cat.path, "the object id is longer than 64 characters", row + 1)
+    sid = survey_id(session, cat.survey)
+    ra %= 360.0
+    db.upsert(session, cast(sa.Table, Galaxy.__table__), [{
+        "survey_id": sid, "external_id": external, "ra_deg": ra, "dec_deg": dec,
+        "healpix_29": int(healpix_29(np.array([ra]), np.array([dec]))[0])}],
+        key=("survey_id", "external_id"))
+    gid = int(session.execute(sa.select(Galaxy.id).where(
+        Galaxy.survey_id == sid, Galaxy.external_id == external)).scalar_one())
+    if cat.labels.values[row]:
+        write_labels(session, cat.label_set, "galaxy", [(gid, cat.labels.values[row])],
+                     source=cat.path)
+    return gid
+
+
+def _json_safe(header: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in header.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        if isinstance(value, str):
+            value = value.replace("\x00", "")
+        out[str(key)] = value
+    return out
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+

@@ -1,0 +1,231 @@
+"""The pinned release queries: one SELECT per public table, streamed in chunks.
+
+A release query is fixed by its ``Pinned`` spec: the model version of each task,
+the highest prediction-row id that existed when the release was made (so rows
+written later by the same model versions never creep into a re-export), and an
+optional SQL filter on the public column names. Rows come ordered by the table's
+key. Every value is a bound parameter except the release author's ``where``,
+which runs on a read-only connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import sqlalchemy as sa
+from numpy.typing import NDArray
+
+from catalog.release.definitions import CatalogueDef, TableDef, catalogue
+from catalog.schema import (
+    DlaAbsorber,
+    Galaxy,
+    Image,
+    Morphology,
+    SersicFit,
+    Sightline,
+    SightlineSearch,
+    Survey,
+)
+
+CHUNK_ROWS = 16_384
+"""Rows per chunk (and per Parquet row group); recorded with each release."""
+
+WATERMARKED: dict[str, tuple[str, Any]] = {
+    "dla_absorber": ("dla", DlaAbsorber),
+    "sightline_search": ("dla", SightlineSearch),
+    "morphology": ("morphology", Morphology),
+    "sersic_fit": ("sersic", SersicFit),
+}
+"""Prediction tables whose rows a release freezes: table -> (task, ORM class)."""
+
+
+def _t(model: Any) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """What fixes a release's rows: catalogue, model version ids, watermarks, filter."""
+
+    catalogue: str
+    pins: dict[str, int]
+    """task -> model_version.id"""
+    watermarks: dict[str, int]
+    """prediction table -> highest row id included"""
+    where: str = ""
+
+    @property
+    def definition(self) -> CatalogueDef:
+        return catalogue(self.catalogue)
+
+
+@dataclass
+class Chunk:
+    """Up to ``CHUNK_ROWS`` rows as columns: numpy arrays (str columns: lists) and
+    null masks (None when a column has no nulls in this chunk)."""
+
+    n: int
+    values: dict[str, Any]
+    nulls: dict[str, NDArray[np.bool_] | None] = field(default_factory=dict)
+
+
+def select_rows(spec: Pinned, table: TableDef, positions: Any = None) -> sa.Select[Any]:
+    """The table's rows, public column names, ordered by key.
+
+    ``positions`` optionally restricts them to rows of these positional-table ids (a
+    list, or an expanding bound parameter filled at execution, as the cone search does
+    with the ids ``catalog.sky.cone`` found)."""
+    inner = _inner(spec, table, positions).subquery("cat")
+    stmt = sa.select(*inner.c)
+    if spec.where.strip():
+        stmt = stmt.where(sa.text(f"({spec.where})"))
+    return stmt.order_by(*(inner.c[k] for k in table.key))
+
+
+def measure(connection: sa.Connection, spec: Pinned, table: TableDef) -> tuple[int, dict[str, int]]:
+    """Row count and the longest value (characters, at least 1) of each str column."""
+    rows = select_rows(spec, table).order_by(None).subquery("counted")
+    strings = [c.name for c in table.columns if c.dtype == "str"]
+    stmt = sa.select(sa.func.count(), *(sa.func.max(sa.func.length(rows.c[s])) for s in strings))
+    found = connection.execute(stmt).one()
+    widths = {s: max(1, int(found[i + 1] or 0)) for i, s in enumerate(strings)}
+    return int(found[0]), widths
+
+
+def iter_chunks(connection: sa.Connection, stmt: sa.Select[Any], table: TableDef,
+                chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+    """Stream ``stmt``'s rows (server-side cursor on PostgreSQL) as column chunks."""
+    result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(stmt)
+    for part in result.partitions(chunk_rows):
+        yield to_chunk(table, part)
+
+
+def to_chunk(table: TableDef, rows: Sequence[Sequence[Any]]) -> Chunk:
+    """Row tuples (in the table's column order) as a ``Chunk``."""
+    n = len(rows)
+    columns = list(zip(*rows, strict=True)) if n else [() for _ in table.columns]
+    chunk = Chunk(n, {})
+    for column, values in zip(table.columns, columns, strict=True):
+        nulls: NDArray[np.bool_] | None = None
+        array: Any
+        if column.dtype == "float64":
+            array = np.array(values, dtype=np.float64)
+            isnan = np.isnan(array)
+            nulls = isnan if isnan.any() else None
+        elif column.dtype == "str":
+            array = list(values)
+        else:
+            missing = np.fromiter((v is None for v in values), dtype=bool, count=n)
+            if missing.any():
+                nulls = missing
+                values = tuple(0 if v is None else v for v in values)
+            array = np.array(values, dtype=np.bool_ if column.dtype == "bool" else column.dtype)
+        chunk.values[column.name] = array
+        chunk.nulls[column.name] = nulls
+    return chunk
+
+
+def watermarks(connection: sa.Connection, pins: dict[str, int]) -> dict[str, int]:
+    """The highest row id of each pinned model's prediction tables (0 when none)."""
+    out = {}
+    for name, (task, model) in WATERMARKED.items():
+        if task in pins:
+            table = _t(model)
+            top = connection.execute(sa.select(sa.func.max(table.c.id))
+                                     .where(table.c.model_version_id == pins[task])).scalar()
+            out[name] = int(top or 0)
+    return out
+
+
+# --- the queries, one per public table ---------------------------------------------
+
+
+def _inner(spec: Pinned, table: TableDef, positions: Any) -> sa.Select[Any]:
+    builders = {("dla", "absorbers"): _dla_absorbers, ("dla", "sightlines"): _dla_sightlines,
+                ("morphology", "galaxies"): _morphology_galaxies}
+    columns, from_, conditions, position = builders[(spec.catalogue, table.name)](
+        spec, positions is not None)
+    if positions is not None:
+        conditions.append(position.c.id.in_(positions))
+    missing = set(table.names) - set(columns)
+    if missing:
+        raise RuntimeError(f"release query of {table.name} lacks columns {sorted(missing)}")
+    return (sa.select(*(columns[n].label(n) for n in table.names))
+            .select_from(from_).where(*conditions))
+
+
+Built = tuple[dict[str, Any], Any, list[Any], sa.Table]
+
+
+def _pinned(column: Any, model_version_id: int, few_positions: bool) -> Any:
+    """``column = model_version_id``; written ``column + 0 = …`` when the query is
+    restricted to a few positions, so that no planner starts from every prediction of
+    the model (an index on ``column`` cannot serve ``column + 0``) rather than from
+    those positions (SQLite without ANALYZE statistics otherwise does)."""
+    return (column + 0 if few_positions else column) == model_version_id
+
+
+def _sightline_columns(s: sa.Table, sv: sa.Table) -> dict[str, Any]:
+    return {"sightline_id": s.c.id, "survey": sv.c.name, "object_id": s.c.external_id,
+            "plate": s.c.plate, "mjd": s.c.mjd, "fiber": s.c.fiber, "thing_id": s.c.thing_id,
+            "ra": s.c.ra_deg, "dec": s.c.dec_deg, "z_qso": s.c.z_qso}
+
+
+def _dla_absorbers(spec: Pinned, few: bool) -> Built:
+    a, s, sv = _t(DlaAbsorber), _t(Sightline), _t(Survey)
+    columns = {**_sightline_columns(s, sv), "absorber_id": a.c.id,
+               **{n: a.c[n] for n in ("absorber_index", "z_dla", "log_nhi", "log_nhi_err",
+                                      "confidence", "type")}}
+    from_ = a.join(s, s.c.id == a.c.sightline_id).join(sv, sv.c.id == s.c.survey_id)
+    conditions = [_pinned(a.c.model_version_id, spec.pins["dla"], few),
+                  a.c.id <= spec.watermarks.get("dla_absorber", 0)]
+    return columns, from_, conditions, s
+
+
+def _dla_sightlines(spec: Pinned, few: bool) -> Built:
+    ss, s, sv = _t(SightlineSearch), _t(Sightline), _t(Survey)
+    columns = {**_sightline_columns(s, sv),
+               **{n: ss.c[n] for n in ("z_min", "z_max", "snr", "n_absorbers")}}
+    from_ = ss.join(s, s.c.id == ss.c.sightline_id).join(sv, sv.c.id == s.c.survey_id)
+    conditions = [_pinned(ss.c.model_version_id, spec.pins["dla"], few),
+                  ss.c.id <= spec.watermarks.get("sightline_search", 0)]
+    return columns, from_, conditions, s
+
+
+def _morphology_galaxies(spec: Pinned, few: bool) -> Built:
+    g, sv = _t(Galaxy), _t(Survey)
+    image, m, sf = _t(Image).alias("i"), _t(Morphology).alias("m"), _t(SersicFit).alias("sf")
+    scored = _t(Morphology).alias("scored")
+    pin_m, wm_m = spec.pins["morphology"], spec.watermarks.get("morphology", 0)
+    first_image = (
+        sa.select(sa.func.min(image.c.id))
+        .select_from(image.join(scored, scored.c.image_id == image.c.id))
+        .where(image.c.galaxy_id == g.c.id, scored.c.model_version_id == pin_m,
+               scored.c.id <= wm_m)
+        .scalar_subquery()
+    )
+    sersic_on = sa.and_(sf.c.image_id == m.c.image_id,
+                        sf.c.model_version_id == spec.pins["sersic"],
+                        sf.c.id <= spec.watermarks.get("sersic_fit", 0))
+    from_ = (g.join(sv, sv.c.id == g.c.survey_id)
+             .join(m, sa.and_(m.c.image_id == first_image,
+                              _pinned(m.c.model_version_id, pin_m, few)))
+             .outerjoin(sf, sersic_on))
+    out_of_profile = sa.type_coerce(
+        sa.or_(m.c.out_of_profile, sa.func.coalesce(sf.c.out_of_profile, sa.false())),
+        sa.Boolean)
+    columns = {
+        "galaxy_id": g.c.id, "survey": sv.c.name, "object_id": g.c.external_id,
+        "ra": g.c.ra_deg, "dec": g.c.dec_deg, "z_spec": g.c.z_spec, "z_phot": g.c.z_phot,
+        "log_mstar": g.c.log_mstar, "image_id": m.c.image_id,
+        **{n: m.c[n] for n in ("f_spheroid", "f_disk", "f_irr", "f_ps", "f_unc", "p_bulge",
+                               "p_disk", "p_bulge_disk")},
+        **{n: sf.c[n] for n in ("mag", "mag_err", "r_eff_arcsec", "sersic_n", "sersic_n_err",
+                                "axis_ratio", "axis_ratio_err", "pa_deg")},
+        "r_eff_arcsec_err": sf.c.r_eff_err,
+        "out_of_profile": out_of_profile,
+    }
+    return columns, from_, [m.c.id <= wm_m], g
