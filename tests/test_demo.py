@@ -1,0 +1,62 @@
+"""`galcat demo` end to end, small size, on SQLite + embedded broker and PostgreSQL + Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import REDIS_URL, unavailable
+
+from catalog.db import Database
+from catalog.schema import DlaAbsorber, Job, Release, SightlineSearch
+
+GALCAT = str(Path(sys.executable).with_name("galcat"))
+
+
+def _run(env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([GALCAT, "demo", "--home", str(home), "--size", "small"],
+                          env={**os.environ, **env, "COLUMNS": "120"}, capture_output=True,
+                          text=True, timeout=900)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_demo_runs_twice_and_publishes(database_url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {"GALCAT_HOME": str(home)}
+    if database_url.startswith("postgresql"):
+        import redis
+
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
+        except redis.exceptions.ConnectionError as exc:
+            unavailable(f"Redis not reachable at {REDIS_URL}: {exc}")
+        env |= {"GALCAT_DATABASE_URL": database_url, "GALCAT_BROKER_URL": REDIS_URL}
+    else:
+        env |= {"GALCAT_DATABASE_URL": f"sqlite:///{home / 'galcat.sqlite'}"}
+    first = _run(env, home)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    output = first.stdout + first.stderr
+    assert "Traceback" not in output and "Warning" not in output, output[-3000:]
+    assert "galcat demo: summary" in first.stdout and "DR-demo-dla" in first.stdout
+    for name in ("spectrum_with_dlas.png", "dla_completeness.png"):
+        assert (home / "demo" / "plots" / name).stat().st_size > 10_000
+    db = Database.for_url(env["GALCAT_DATABASE_URL"])
+    with db.new_session() as session:
+        searched = session.execute(sa.select(sa.func.count()).select_from(SightlineSearch)).scalar()
+        absorbers = session.execute(sa.select(sa.func.count()).select_from(DlaAbsorber)).scalar()
+        releases = session.execute(sa.select(Release.tag).order_by(Release.tag)).scalars().all()
+    assert searched and searched >= 200 and absorbers and absorbers > 50
+    assert "DR-demo-dla" in releases
+    again = _run(env, home)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "exists already (frozen)" in again.stdout
+    with db.new_session() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(DlaAbsorber)).scalar() \
+            == absorbers
+        assert session.execute(sa.select(sa.func.count()).select_from(Job).where(
+            Job.state != "done")).scalar() == 0
+    db.dispose()
