@@ -3,9 +3,10 @@
 ``GET /scs/<catalogue>[/<tag>]?RA=&DEC=&SR=[&VERB=1|2|3][&MAXREC=][&FORMAT=METADATA]``
 answers with a VOTable of the release's rows within SR degrees of (RA, DEC), nearest
 first, with their distance. Parameter names are case-insensitive; values are parsed
-as numbers and reach the database only as bound parameters (HEALPix ranges of the
-cone), never as SQL text. Bad values get an error VOTable (``QUERY_STATUS`` =
-``ERROR``) that says what was wrong.
+as numbers and reach the database only as bound parameters (the cone's HEALPix
+ranges, then the ids found), never as SQL text. Bad values get an error VOTable
+(``QUERY_STATUS`` = ``ERROR``, and SCS 1.03's ``INFO name="Error"``) that says what
+was wrong.
 """
 
 from __future__ import annotations
