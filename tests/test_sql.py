@@ -46,3 +46,13 @@ def test_writes_are_refused_and_change_nothing(surveys: Database, statement: str
 def test_syntax_error_is_reported(surveys: Database) -> None:
     with pytest.raises(QueryError, match="refused the query"):
         run_sql(surveys, "SELEC name FROM survey")
+
+
+def test_sqlite_has_math_functions_even_after_tensorflow_loads(tmp_path) -> None:
+    import tensorflow  # noqa: F401  (it brings a libsqlite3 without math functions)
+
+    db = Database.for_url(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    with db.engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT degrees(pi()), atan2(1, 1), power(2, 10)").one()
+    assert row == pytest.approx((180.0, 0.7853981633974483, 1024.0))
+    db.dispose()
