@@ -196,3 +196,12 @@ class Report:
 def machine_note() -> str:
     return (f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"SQLAlchemy {sa.__version__}")
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """``--seed``, ``--postgres-url`` and ``--no-postgres``, shared by the benches."""
+    parser.add_argument("--seed", type=int, default=20240601, help="random seed")
+    parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL, metavar="URL",
+                        help="server for the temporary PostgreSQL database "
+                             "(default %(default)s)")
+    parser.add_argument("--no-postgres", action="store_true", help="bench SQLite only")

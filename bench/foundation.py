@@ -26,9 +26,9 @@ from astropy.table import Table
 from numpy.typing import NDArray
 
 from bench.common import (
-    POSTGRES_ADMIN_URL,
     BackendUnavailable,
     Report,
+    add_backend_options,
     add_size_options,
     analyze,
     latency,
@@ -269,11 +269,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="random cone centres per radius (default 30, at least 30)")
     parser.add_argument("--scans", type=int, default=3, metavar="S",
                         help="timed full-table-scan baseline runs (default 3, at least 3)")
-    parser.add_argument("--seed", type=int, default=20240601, help="random seed")
-    parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL, metavar="URL",
-                        help="server for the temporary PostgreSQL database "
-                             "(default %(default)s)")
-    parser.add_argument("--no-postgres", action="store_true", help="bench SQLite only")
+    add_backend_options(parser)
     args = parser.parse_args(list(argv))
     if args.centres < 30 or args.scans < 3:
         parser.error("--centres must be at least 30 and --scans at least 3")

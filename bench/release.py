@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from bench.common import (
-    POSTGRES_ADMIN_URL,
     BackendUnavailable,
     Report,
+    add_backend_options,
     add_size_options,
     latency,
     machine_note,
@@ -298,11 +298,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="keep-alive connections of the load generator (default 4)")
     parser.add_argument("--radius", type=float, default=0.5, metavar="DEG",
                         help="cone radius, degrees (default 0.5)")
-    parser.add_argument("--seed", type=int, default=20240601, help="random seed")
-    parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL, metavar="URL",
-                        help="server for the temporary PostgreSQL database "
-                             "(default %(default)s)")
-    parser.add_argument("--no-postgres", action="store_true", help="bench SQLite only")
+    add_backend_options(parser)
     args = parser.parse_args(list(argv))
     if not 1 <= args.concurrency <= 16 or not 20 <= args.requests <= 20_000:
         parser.error("--concurrency must be 1-16 and --requests 20-20000 (bounded load)")
