@@ -127,18 +127,27 @@ def train_dla(
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 4,
     n_eval: Annotated[int, typer.Option(help="Held-out mock sightlines scored.")] = 1000,
     name: Annotated[str, typer.Option(help="Registry name of the model.")] = "dla",
+    base: Annotated[str | None, typer.Option(
+        "--from", help="Continue training this model (dla@N) on fresh mocks.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(
+        help="Adam learning rate (default 1e-3).")] = None,
     wait: WaitOption = False,
     local: LocalOption = False,
 ) -> None:
     """Train the DLA finder on seeded mock BOSS sightlines and register it.
 
     Example: galcat train dla --seed 1 --sightlines 2500 --epochs 4 --local
+    (continue one: galcat train dla --from dla@1 --seed 2 --learning-rate 3e-4 --local)
     """
     command = (f"galcat train dla --seed {seed} --sightlines {sightlines} --epochs {epochs} "
-               f"--n-eval {n_eval} --name {name}")
+               f"--n-eval {n_eval} --name {name}"
+               + (f" --from {base}" if base else "")
+               + (f" --learning-rate {learning_rate:g}" if learning_rate is not None else ""))
     params = {"task": "dla", "name": name, "n_eval": n_eval, "command": command,
               "recipe": {"seed": seed, "n_train_sightlines": sightlines, "epochs": epochs}}
-    submit_job("train", params, None, None, wait, local)
+    if learning_rate is not None:
+        params["learning_rate"] = learning_rate
+    submit_job("train", params, base, None, wait, local)
 
 
 @infer_app.command("toy")

@@ -50,7 +50,7 @@ def test_a_session_on_both_backends(galcat_env: dict[str, str], tmp_path: Path) 
                                  str(tmp_path / "bad.fits"), "--kind", "sightline"])
     assert result.exit_code == 1
     assert "bad.fits, row 4, column 'dec'" in result.output
-    assert "1 of 2 files loaded (200 rows)" in result.output
+    assert "1 of 2 files loaded (200 new rows)" in result.output
     out = tmp_path / "cone.csv"
     result = runner.invoke(app, ["query", "cone", "10.5", "0", "0.3", "--table", "sightline",
                                  "--out", str(out)])

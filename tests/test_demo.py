@@ -54,6 +54,7 @@ def test_demo_runs_twice_and_publishes(database_url: str, tmp_path: Path) -> Non
     again = _run(env, home)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "exists already (frozen)" in again.stdout
+    assert again.stdout.count("no objects matched") == 3, again.stdout[-3000:]
     with db.new_session() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(DlaAbsorber)).scalar() \
             == absorbers

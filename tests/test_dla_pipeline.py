@@ -133,3 +133,35 @@ def test_evaluate_writes_tables_and_plots(tiny_dla: Path, tmp_path: Path) -> Non
     summary = Table.read(tmp_path / "dla_summary.ecsv")
     assert summary["model"][0] == "galcat" and summary["n_true_dla"][0] > 0
     assert 0 <= summary["completeness_hi"][0] <= 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_train_dla_job_registers_a_model_and_can_continue_it(
+    db: Database, galcat_env: dict[str, str]
+) -> None:
+    from catalog.schema import ModelVersion
+    from models.dla.network import TINY_CONFIG
+
+    settings = load_settings()
+    recipe = {"seed": 4, "n_train_sightlines": 24, "n_validation_sightlines": 8,
+              "chunk_sightlines": 12, "epochs": 1, "network": TINY_CONFIG.to_dict()}
+    first = run_locally(settings, "train", {"task": "dla", "name": "dla-tiny", "n_eval": 8,
+                                            "recipe": recipe})
+    assert first.status().state == "done", first.status().error
+    again = run_locally(settings, "train", {
+        "task": "dla", "name": "dla-tiny", "n_eval": 8, "learning_rate": 1e-4,
+        "recipe": {"seed": 5, "n_train_sightlines": 12, "epochs": 1}}, model="dla-tiny@1")
+    assert again.status().state == "done", again.status().error
+    with db.new_session() as session:
+        v1, v2 = session.execute(sa.select(ModelVersion).where(
+            ModelVersion.name == "dla-tiny").order_by(ModelVersion.version)).scalars().all()
+    assert (v1.version, v2.version) == (1, 2)
+    assert v2.hyperparameters["continued_from"] == "dla-tiny@1"
+    assert v2.metrics["continued_from"]["weights_sha256"] == v1.weights_sha256
+    assert v2.weights_sha256 != v1.weights_sha256
+    assert v2.training_fingerprint != v1.training_fingerprint
+    net1, net2 = v1.hyperparameters["network"], v2.hyperparameters["network"]
+    assert net2["learning_rate"] == pytest.approx(1e-4)
+    assert {k: v for k, v in net2.items() if k != "learning_rate"} == \
+        {k: v for k, v in net1.items() if k != "learning_rate"}
+    assert "completeness_dla" in v2.metrics["held_out_snr_ge_5"]

@@ -102,7 +102,7 @@ def test_a_corrupt_image_is_named_and_the_rest_load(galcat_env: dict[str, str],
     result = runner.invoke(app, ["ingest", "images", str(good[0]), str(broken), str(good[1])])
     assert result.exit_code == 1
     assert "broken.fits: not a readable FITS image" in result.output
-    assert "2 of 3 files loaded (2 rows)" in result.output
+    assert "2 of 3 files loaded (2 new rows)" in result.output
     db = Database.for_url(galcat_env["GALCAT_DATABASE_URL"])
     try:
         with db.new_session() as session:

@@ -106,7 +106,8 @@ def test_bad_files_are_refused_whole_and_named(db: Database, tmp_path: Path) -> 
     assert "broken.fits" in outcome["broken.fits"].errors[0]
     assert "no such file" in outcome["missing.csv"].errors[0]
     assert _count(db, Galaxy) == 50
-    assert "1 of 6 files loaded (50 rows); 5 refused" in summary.describe()
+    assert "1 of 6 files loaded (50 new rows" in summary.describe()
+    assert "; 5 refused and rolled back" in summary.describe()
 
 
 def test_overlong_id_refuses_the_whole_file(db: Database, tmp_path: Path) -> None:

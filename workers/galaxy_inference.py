@@ -207,9 +207,11 @@ def _loader(task: str) -> Any:
 
 
 IMAGE = cast(sa.Table, Image.__table__)
+SERSIC_TABLE = cast(sa.Table, SersicFit.__table__)
+MORPHOLOGY_TABLE = cast(sa.Table, Morphology.__table__)
 TASKS["sersic"] = InferenceTask(
-    IMAGE, _predict_with(sersic_rows),
-    upsert_rows(cast(sa.Table, SersicFit.__table__), "image_id"), _loader("sersic"))
+    IMAGE, _predict_with(sersic_rows), upsert_rows(SERSIC_TABLE, "image_id"),
+    _loader("sersic"), done_table=SERSIC_TABLE, done_key="image_id")
 TASKS["morphology"] = InferenceTask(
-    IMAGE, _predict_with(morphology_rows),
-    upsert_rows(cast(sa.Table, Morphology.__table__), "image_id"), _loader("morphology"))
+    IMAGE, _predict_with(morphology_rows), upsert_rows(MORPHOLOGY_TABLE, "image_id"),
+    _loader("morphology"), done_table=MORPHOLOGY_TABLE, done_key="image_id")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from catalog.registry import register
+from catalog.schema import ModelVersion
 from workers.lifecycle import JobContext
 
 Trainer = Callable[[JobContext], None]
@@ -43,18 +44,43 @@ def _epoch_callback(ctx: JobContext, epochs: int, offset: int, total: int) -> An
 
 
 def _train_dla(ctx: JobContext) -> None:
+    from dataclasses import replace
+
+    from models.dla.network import NetworkConfig
     from models.dla.recipe import TrainingRecipe, evaluate_on_mocks, train_recipe
-    from workers.model_io import configure_backend, save_model
+    from workers.model_io import configure_backend, load_model, save_model
 
     configure_backend()
-    recipe = TrainingRecipe(**ctx.parameters.get("recipe", {}))
+    settings = dict(ctx.parameters.get("recipe", {}))
+    rate = ctx.parameters.get("learning_rate")
+    base_model, parent = None, None
+    if ctx.model_version_id is not None:
+        with ctx.db.new_session() as session:
+            base = session.get(ModelVersion, ctx.model_version_id)
+            if base is None or base.task != "dla":
+                raise ValueError("--from must name a registered DLA model (dla@N)")
+            network = NetworkConfig.from_dict(base.hyperparameters["network"])
+            base_model = load_model(ctx.settings, base)
+            parent = {"model": f"{base.name}@{base.version}",
+                      "weights_sha256": base.weights_sha256,
+                      "training_fingerprint": base.training_fingerprint,
+                      "command": base.command}
+        settings["network"] = network
+    elif "network" in settings:
+        settings["network"] = NetworkConfig.from_dict(settings["network"])
+    recipe = TrainingRecipe(**settings)
+    if rate is not None:
+        recipe = replace(recipe, network=replace(recipe.network, learning_rate=float(rate)))
     steps = recipe.epochs + 10
 
     def on_mocks(what: str, done: int, total: int) -> None:
         ctx.progress(int(10 * done / total), steps, f"{what}: {done}/{total}", force=True)
 
     model, metrics, fingerprint = train_recipe(
-        recipe, on_mocks, callbacks=[_epoch_callback(ctx, recipe.epochs, 10, steps)])
+        recipe, on_mocks, callbacks=[_epoch_callback(ctx, recipe.epochs, 10, steps)],
+        model=base_model)
+    if parent is not None:
+        metrics["continued_from"] = parent
     held_out = evaluate_on_mocks(model, recipe.network, int(ctx.parameters.get("n_eval", 1000)),
                                  seed=recipe.seed + 10_000, snr_min=5.0)
     metrics["held_out_snr_ge_5"] = held_out.score.summary()
@@ -64,8 +90,9 @@ def _train_dla(ctx: JobContext) -> None:
     result: dict[str, Any] = {"metrics": metrics["held_out_snr_ge_5"]}
 
     def write(session: Session) -> None:
+        hyper = {**recipe.to_dict(), **({"continued_from": parent["model"]} if parent else {})}
         row = register(session, ctx.settings.artifacts_dir, name, "dla", weights,
-                       recipe.to_dict(), fingerprint, metrics, command=command)
+                       hyper, fingerprint, metrics, command=command)
         result["model"] = f"{row.name}@{row.version}"
         result["weights_sha256"] = row.weights_sha256
 

@@ -266,9 +266,10 @@ def _pixel_scale(header: Any) -> tuple[float | None, str]:
         return None, ""
     from astropy.wcs.utils import proj_plane_pixel_scales
 
-    scales = proj_plane_pixel_scales(wcs.celestial) * 3600.0
+    celestial = wcs.celestial
+    scales = proj_plane_pixel_scales(celestial) * 3600.0
     scale = float(np.sqrt(scales[0] * scales[1]))
-    return (scale if math.isfinite(scale) and scale > 0 else None), wcs.celestial.to_header_string(
+    return (scale if math.isfinite(scale) and scale > 0 else None), celestial.to_header_string(
         relax=True
     )
 

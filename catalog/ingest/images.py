@@ -19,6 +19,7 @@ a WCS is linked to an existing galaxy within 1″ of its centre.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -92,6 +93,7 @@ class Catalogue:
     labels: NormalisedLabels
     survey: str
     label_set: str
+    sha256: str = ""
 
     def row_for(self, source: Path, centre: tuple[float, float] | None) -> int | None:
         """The row naming ``source``, else the nearest within 1.5″ of ``centre``."""
@@ -130,6 +132,9 @@ def ingest_images(
         outcome = FileOutcome(path=str(group.science))
         summary.files.append(outcome)
         try:
+            if _unchanged(db, group.science, cat):
+                outcome.rows_merged = 1
+                continue
             record, psf, extra = read_group(group, hdu)
             with db.session() as session:
                 new, linked, matched = _store(db, session, record, psf, extra, survey, cat)
@@ -145,6 +150,21 @@ def ingest_images(
             outcome.errors.append(f"{group.science}: database refused the file: "
                                   f"{_first_line(exc)}")
     return summary
+
+
+def _unchanged(db: Database, science: Path, cat: Catalogue | None) -> bool:
+    """True when this file is in the catalogue already, linked to its galaxy, and was
+    joined to the same catalogue file (by content) as now: nothing to re-read."""
+    try:
+        digest = hashlib.sha256(science.read_bytes()).hexdigest()
+    except OSError:
+        return False
+    with db.new_session() as session:
+        row = session.execute(sa.select(Image.galaxy_id, Image.extra).where(
+            Image.sha256 == digest)).one_or_none()
+    if row is None or row.galaxy_id is None:
+        return False
+    return cat is None or (row.extra or {}).get("catalogue_sha256") == cat.sha256
 
 
 def expand(paths: Sequence[str | Path]) -> list[Path]:
@@ -300,7 +320,8 @@ def load_catalogue(path: str | Path, survey: str | None, label_set: str | None) 
         raise InputError(path, "label set name longer than 64 characters; give --label-set")
     return Catalogue(str(path), table, by_key, None if pos is None else pos[0],
                      None if pos is None else pos[1], ids, labels,
-                     survey or Path(path).name.split(".")[0], name)
+                     survey or Path(path).name.split(".")[0], name,
+                     hashlib.sha256(Path(path).read_bytes()).hexdigest())
 
 
 def _has_numeric(table: Table, skip: Sequence[str]) -> bool:
@@ -331,16 +352,22 @@ def _store(db: Database, session: Session, record: ImageRecord, psf: np.ndarray 
             matched = True
             galaxy_id = _catalogue_galaxy(db, session, cat, row, Path(record.source_path))
             extra["catalogue"], extra["catalogue_row"] = cat.path, row + 1
+            extra["catalogue_sha256"] = cat.sha256
     if galaxy_id is None and centre is not None:
         near = cone(session, "galaxy", centre[0], centre[1], GALAXY_MATCH_ARCSEC / 3600.0,
                     columns=["id"], limit=1)
         galaxy_id = int(near[0]["id"]) if near else None
-    existing = session.execute(sa.select(Image.id, Image.galaxy_id).where(
+    existing = session.execute(sa.select(Image.id, Image.galaxy_id, Image.extra).where(
         Image.sha256 == record.sha256)).one_or_none()
     if existing is not None:
+        values: dict[str, Any] = {}
         if galaxy_id is not None and existing.galaxy_id is None:
-            session.execute(sa.update(Image).where(Image.id == existing.id).values(
-                galaxy_id=galaxy_id))
+            values["galaxy_id"] = galaxy_id
+        if matched:
+            values["extra"] = {**(existing.extra or {}), **{
+                k: extra[k] for k in ("catalogue", "catalogue_row", "catalogue_sha256")}}
+        if values:
+            session.execute(sa.update(Image).where(Image.id == existing.id).values(**values))
         return False, galaxy_id is not None, matched
     sid = None
     if survey is not None:

@@ -57,9 +57,11 @@ class IngestSummary:
         return [f for f in self.files if not f.ok]
 
     def describe(self) -> str:
-        """One line: how many files and rows loaded, how many files refused."""
+        """One line: how many files and rows loaded or already there, how many refused."""
         good = len(self.files) - len(self.failed)
-        text = f"{good} of {len(self.files)} files loaded ({self.rows_loaded} rows)"
+        text = f"{good} of {len(self.files)} files loaded ({self.rows_loaded} new rows"
+        merged = sum(f.rows_merged for f in self.files)
+        text += f", {merged} already in the catalogue)" if merged else ")"
         if self.failed:
             text += f"; {len(self.failed)} refused and rolled back"
         return text

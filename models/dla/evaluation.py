@@ -166,7 +166,8 @@ def score_dla_catalog(
     t_s, t_z, t_n = true_sightline[is_dla], true_z[is_dla], true_log_nhi[is_dla]
     match = match_nearest(t_s, t_z, p_s, p_z, dz_max)
     as_hi = match >= 0
-    as_dla = as_hi & p_is_dla[np.where(as_hi, match, 0)]
+    as_dla = np.zeros_like(as_hi)
+    as_dla[as_hi] = p_is_dla[match[as_hi]]
     dz = p_z[match[as_dla]] - t_z[as_dla]
     dn = p_n[match[as_dla]] - t_n[as_dla]
     back = match_nearest(p_s[p_is_dla], p_z[p_is_dla], t_s, t_z, dz_max)
@@ -196,8 +197,15 @@ def score_dla_catalog(
         rms_dz=stat(dz, "rms"),
         mean_dlog_nhi=stat(dn, "mean"),
         sigma_dlog_nhi=stat(dn, "std"),
-        match_index=np.where(match >= 0, np.nonzero(keep)[0][np.maximum(match, 0)], -1),
+        match_index=_original_index(match, keep),
         completeness_vs_log_nhi=binned_fraction(t_n, as_dla, edges_n),
         completeness_hi_vs_log_nhi=binned_fraction(t_n, as_hi, edges_n),
         completeness_vs_snr=by_snr,
     )
+
+
+def _original_index(match: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Matches as indices into the unfiltered predictions (-1: unmatched)."""
+    out = np.full(match.shape, -1, dtype=np.int64)
+    out[match >= 0] = np.nonzero(keep)[0][match[match >= 0]]
+    return out

@@ -78,13 +78,15 @@ def fingerprint(windows: WindowSet) -> str:
 
 
 def train_recipe(
-    recipe: TrainingRecipe, progress: Progress | None = None, callbacks: list[Any] | None = None
+    recipe: TrainingRecipe, progress: Progress | None = None, callbacks: list[Any] | None = None,
+    model: Any | None = None,
 ) -> tuple[Any, dict[str, Any], str]:
-    """Train per ``recipe``; returns (model, metrics, training-set fingerprint)."""
+    """Train per ``recipe`` (continuing ``model`` when given, whose architecture must be
+    ``recipe.network``); returns (model, metrics, training-set fingerprint)."""
     windows, validation = training_windows(recipe, progress)
     model, metrics = train(windows, recipe.network, seed=recipe.seed, epochs=recipe.epochs,
                            batch_size=recipe.batch_size, validation_windows=validation,
-                           callbacks=callbacks)
+                           callbacks=callbacks, model=model)
     metrics["n_train_windows"] = len(windows)
     return model, metrics, fingerprint(windows)
 

@@ -38,6 +38,15 @@ def test_score_counts_recoveries_types_false_dlas_and_ignores_lyb() -> None:
     assert list(score.match_index) == [0, 1, -1]
 
 
+@pytest.mark.parametrize("types", [[], ["LYB"]])
+def test_score_of_a_catalogue_with_nothing_found(types: list[str]) -> None:
+    z = [2.5] * len(types)
+    score = score_dla_catalog([0, 1], [2.5, 3.0], [20.5, 21.0], [0] * len(types), z,
+                              [20.5] * len(types), types, n_sightlines=2)
+    assert score.n_recovered_as_hi == 0 and score.completeness_dla == 0.0
+    assert score.n_false_dla == 0 and list(score.match_index) == [-1, -1]
+
+
 def test_binned_fraction_and_its_binomial_error() -> None:
     b = binned_fraction(
         [20.4, 20.5, 21.0, 21.1, 21.2],
