@@ -15,6 +15,8 @@ BENCHES: dict[str, str] = {
     "foundation": "bench.foundation",
     "jobs": "bench.jobs",
     "release": "bench.release",
+    "dla": "bench.dla",
+    "galaxy": "bench.galaxy",
 }
 
 

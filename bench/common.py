@@ -198,6 +198,12 @@ def machine_note() -> str:
             f"SQLAlchemy {sa.__version__}")
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages (this machine is shared: read figures with them)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min)"
+
+
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
     """``--seed``, ``--postgres-url`` and ``--no-postgres``, shared by the benches."""
     parser.add_argument("--seed", type=int, default=20240601, help="random seed")

@@ -69,16 +69,19 @@ def release_list() -> None:
 
     Example: galcat release list
     """
+    from rich.table import Table
+
     from catalog.release import list_releases
 
     records = list_releases(_database())
+    table = Table("tag", "catalogue", "created (UTC)", "rows", "models", "formats", "files")
     for record in records:
-        console.print(f"{record.tag:<12} {record.catalogue:<11} {record.created_at} UTC "
-                      f"{record.row_count:>10} rows  models "
-                      f"{', '.join(m.reference for m in record.models)}  "
-                      f"{','.join(record.spec['formats'])}  {len(record.files)} files",
-                      highlight=False, markup=False)
-    console.print(f"{len(records)} releases")
+        table.add_row(record.tag, record.catalogue, str(record.created_at),
+                      str(record.row_count), ", ".join(m.reference for m in record.models),
+                      ",".join(record.spec["formats"]), str(len(record.files)))
+    if records:
+        console.print(table)
+    console.print(f"{len(records)} release{'' if len(records) == 1 else 's'}")
 
 
 def release_diff(

@@ -70,9 +70,16 @@ def store_weights(artifacts_dir: Path, source: str | Path) -> str:
     return sha
 
 
-def verified_weights(artifacts_dir: Path, version: ModelVersion) -> Path:
-    """The weights file of ``version``, after checking its hash against the row."""
+def verified_weights(artifacts_dir: Path, version: ModelVersion,
+                     session: Session | None = None) -> Path:
+    """The weights file of ``version``, after checking its hash against the row.
+
+    A worker on another host has no local copy yet: with ``session`` the weights
+    are fetched from the version's row (``weights_blob``) into the local store first.
+    """
     path = artifact_path(artifacts_dir, version.weights_sha256)
+    if not path.exists() and session is not None:
+        _fetch_from_catalog(session, version, path)
     if not path.exists():
         raise RegistryError(f"weights of {version.name}@{version.version} are missing: "
                             f"expected {path}")
@@ -81,6 +88,20 @@ def verified_weights(artifacts_dir: Path, version: ModelVersion) -> Path:
         raise RegistryError(f"weights of {version.name}@{version.version} at {path} have "
                             f"sha256 {actual}, not {version.weights_sha256}: refused")
     return path
+
+
+def _fetch_from_catalog(session: Session, version: ModelVersion, target: Path) -> None:
+    blob = session.execute(sa.select(ModelVersion.weights_blob).where(
+        ModelVersion.id == version.id)).scalar_one_or_none()
+    if blob is None:
+        return
+    if hashlib.sha256(blob).hexdigest() != version.weights_sha256:
+        raise RegistryError(f"weights of {version.name}@{version.version} stored in the "
+                            "catalog do not match their sha256: refused")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(blob)
+    os.replace(partial, target)
 
 
 def register(
@@ -96,11 +117,12 @@ def register(
 ) -> ModelVersion:
     """Store weights and add the next version of ``name``."""
     sha = store_weights(artifacts_dir, weights_file)
+    blob = artifact_path(artifacts_dir, sha).read_bytes()
     latest = session.execute(
         sa.select(sa.func.max(ModelVersion.version)).where(ModelVersion.name == name)
     ).scalar_one_or_none()
     row = ModelVersion(
-        name=name, version=(latest or 0) + 1, task=task, weights_sha256=sha,
+        name=name, version=(latest or 0) + 1, task=task, weights_sha256=sha, weights_blob=blob,
         hyperparameters=hyperparameters, training_fingerprint=training_fingerprint,
         metrics=metrics, code_version=__version__, command=command,
     )

@@ -77,7 +77,7 @@ def register_shipped(session: Session, artifacts_dir: Path) -> list[ModelVersion
 def export_model(session: Session, artifacts_dir: Path, reference: str, out_dir: Path) -> Path:
     """Write a registered version's weights and record to ``out_dir`` (to ship it)."""
     version = resolve(session, reference)
-    source = verified_weights(artifacts_dir, version)
+    source = verified_weights(artifacts_dir, version, session)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights_file = f"{version.name}.keras"
     shutil.copyfile(source, out_dir / weights_file)

@@ -182,7 +182,8 @@ def roll_up_parent(session: Session, parent_id: int) -> None:
             error=f"shard {error.shard_index} failed: {error.error}"))
     elif set(states) == {"done"}:
         session.execute(sa.update(JOB).where(JOB.c.id == parent_id).values(
-            state="done", finished_at=utcnow(), message=f"{states['done']} shards done"))
+            state="done", finished_at=utcnow(),
+            message=f"{states['done']} shard{'' if states['done'] == 1 else 's'} done"))
 
 
 class Heartbeat:

@@ -34,7 +34,10 @@ def load_model(settings: Settings, version: ModelVersion) -> Any:
         import keras
 
         configure_backend()
-        path = verified_weights(settings.artifacts_dir, version)
+        from catalog.db import get_database
+
+        with get_database(settings).new_session() as session:
+            path = verified_weights(settings.artifacts_dir, version, session)
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
         _loaded[version.weights_sha256] = model
     return model

@@ -64,7 +64,8 @@ def _train_dla(ctx: JobContext) -> None:
             parent = {"model": f"{base.name}@{base.version}",
                       "weights_sha256": base.weights_sha256,
                       "training_fingerprint": base.training_fingerprint,
-                      "command": base.command}
+                      "command": base.command,
+                      "continued_from": (base.metrics or {}).get("continued_from")}
         settings["network"] = network
     elif "network" in settings:
         settings["network"] = NetworkConfig.from_dict(settings["network"])

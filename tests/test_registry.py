@@ -1,0 +1,47 @@
+"""Model registry: weights are content-addressed on disk and kept in the catalog, so a
+worker on another host (an empty local store) fetches them, hash-checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.db import Database
+from catalog.registry import RegistryError, artifact_path, register, resolve, verified_weights
+from catalog.schema import ModelVersion
+
+
+def _register(db: Database, store: Path, tmp_path: Path) -> str:
+    weights = tmp_path / "w.keras"
+    weights.write_bytes(b"not really keras, but bytes with a hash" * 100)
+    with db.session() as session:
+        return register(session, store, "toy", "toy", weights, {}, None, None).weights_sha256
+
+
+def test_a_worker_with_an_empty_store_fetches_weights_from_the_catalog(
+    db: Database, tmp_path: Path
+) -> None:
+    sha = _register(db, tmp_path / "host-a", tmp_path)
+    other_host = tmp_path / "host-b"
+    with db.new_session() as session:
+        version = resolve(session, "toy@1")
+        with pytest.raises(RegistryError, match="missing"):
+            verified_weights(other_host, version)
+        path = verified_weights(other_host, version, session)
+    assert path == artifact_path(other_host, sha)
+    assert path.read_bytes() == artifact_path(tmp_path / "host-a", sha).read_bytes()
+
+
+def test_weights_in_the_catalog_that_do_not_match_their_hash_are_refused(
+    db: Database, tmp_path: Path
+) -> None:
+    _register(db, tmp_path / "host-a", tmp_path)
+    with db.session() as session:
+        session.execute(sa.update(ModelVersion).values(weights_blob=b"tampered"))
+    with db.new_session() as session:
+        version = resolve(session, "toy@1")
+        with pytest.raises(RegistryError, match="do not match"):
+            verified_weights(tmp_path / "host-b", version, session)
+    assert not list((tmp_path / "host-b").rglob("*.keras"))
