@@ -84,6 +84,7 @@ def _get(url: str) -> tuple[int, dict[str, str], bytes]:
 CONES = [(150.0, 2.0, 0.3), (149.2, 1.1, 0.5), (150.9, 2.9, 0.2), (150.5, 2.5, 1e-4)]
 
 
+@pytest.mark.filterwarnings("error")  # pyvo and astropy read the answers without a warning
 def test_pyvo_cone_search_matches_catalog_cone(service: Running) -> None:
     scs = pyvo.dal.SCSService(f"{service.base}/scs/morphology")
     for ra, dec, radius in CONES:

@@ -12,8 +12,10 @@ classic fitter (:mod:`models.galaxy.fitter`) is scored on the same images.
 
 Morphology: per CANDELS flag, Δ = predicted − voted fraction; bias = mean Δ,
 scatter = standard deviation of Δ, next to the scatter the votes alone imply
-(``sqrt(mean f(1-f)/n_classifiers)``); bulge / disk / bulge+disk top-1 accuracy
-on galaxies that have a true class.
+(``sqrt(mean f(1-f)/n_classifiers)``) and to the same bias and scatter against the
+expected fraction (what the whole classifier pool would vote on average: the votes
+without their counting noise); bulge / disk / bulge+disk top-1 accuracy on
+galaxies that have a true class. The targets are judged against the votes.
 """
 
 from __future__ import annotations
@@ -136,6 +138,11 @@ def morphology_scores(pred: Mapping[str, np.ndarray], truth: Any,
         out[f"{flag}_scatter"] = float(np.std(d)) if d.size else float("nan")
         out[f"{flag}_vote_noise"] = float(np.sqrt(np.mean(voted * (1 - voted) / n_cls))) \
             if d.size else float("nan")
+        expected = f"{flag}_expected"
+        if expected in truth.dtype.names:
+            e = np.asarray(pred[flag], dtype=float)[keep] - np.asarray(truth[expected])[keep]
+            out[f"{flag}_bias_vs_expected"] = float(np.mean(e)) if e.size else float("nan")
+            out[f"{flag}_scatter_vs_expected"] = float(np.std(e)) if e.size else float("nan")
     out["fraction_max_abs_bias"] = max(abs(out[f"{f}_bias"]) for f in CANDELS_FLAGS)
     out["fraction_max_scatter"] = max(out[f"{f}_scatter"] for f in CANDELS_FLAGS)
     cls = np.asarray(truth["bd_class"], dtype=int)
@@ -255,12 +262,15 @@ def evaluate_morphology(model: Any, out_dir: Path, *, n: int = 1000, seed: int =
     pred = morphology_on_mocks(model, images, truth)
     seconds = (time.perf_counter() - start) / n
     scores = morphology_scores(pred, truth)
+    nan = float("nan")
     rows = [(flag, scores["n_scored"], scores[f"{flag}_bias"], scores[f"{flag}_scatter"],
-             scores[f"{flag}_vote_noise"], float("nan")) for flag in CANDELS_FLAGS]
-    rows.append(("bulge/disk/bulge+disk", scores["bd_n"], float("nan"), float("nan"),
-                 float("nan"), scores["bd_accuracy"]))
+             scores[f"{flag}_vote_noise"], scores.get(f"{flag}_bias_vs_expected", nan),
+             scores.get(f"{flag}_scatter_vs_expected", nan), nan) for flag in CANDELS_FLAGS]
+    rows.append(("bulge/disk/bulge+disk", scores["bd_n"], nan, nan, nan, nan, nan,
+                 scores["bd_accuracy"]))
     summary = Table(rows=rows, names=("quantity", "n_scored", "bias", "scatter",
-                                      "vote_noise_scatter", "top1_accuracy"))
+                                      "vote_noise_scatter", "bias_vs_expected",
+                                      "scatter_vs_expected", "top1_accuracy"))
     summary.meta.update({"model": model_label, "seed": seed, "n_mocks": n, "mag_max": MAG_MAX,
                          "seconds_per_galaxy": seconds,
                          "targets": dict(MORPHOLOGY_TARGETS),

@@ -51,6 +51,7 @@ TRUTH_DTYPE = np.dtype([
     ("psf_fwhm_arcsec", "f8"), ("sky_sigma", "f8"), ("sb_limit_mag_arcsec2", "f8"),
     ("zero_point", "f8"), ("snr", "f8"), ("bd_class", "i1"),
     *[(f, "f4") for f in CANDELS_FLAGS], ("n_classifiers", "i1"),
+    *[(f"{f}_expected", "f4") for f in CANDELS_FLAGS],
 ])
 
 
@@ -170,9 +171,10 @@ def make_mocks(n: int, seed: int, *, profile: ImagingProfile = HST_F160W_64,
     truth["bd_class"] = bulge_disk_class(truth["kind"], truth["sersic_n"], truth["b_t"])
     p = propensities(truth["kind"], truth["sersic_n"], truth["b_t"], truth["clump_fraction"],
                      truth["r_eff_arcsec"], truth["psf_fwhm_arcsec"], truth["snr"], vote_model)
-    fractions, n_cls = simulate_votes(p, rng, vote_model)
+    fractions, n_cls, expected = simulate_votes(p, rng, vote_model)
     for i, name in enumerate(CANDELS_FLAGS):
         truth[name] = fractions[:, i]
+        truth[f"{name}_expected"] = expected[:, i]
     truth["n_classifiers"] = n_cls
 
     size, scale = profile.size_px, profile.pixel_scale_arcsec

@@ -80,9 +80,10 @@ def propensities(kind: np.ndarray, sersic_n: np.ndarray, b_t: np.ndarray,
     return np.clip(p, 1e-4, 1.0 - 1e-4)
 
 
-def simulate_votes(p: np.ndarray, rng: np.random.Generator,
-                   model: VoteModel = VoteModel()) -> tuple[np.ndarray, np.ndarray]:
-    """Vote fractions (N, 5) and number of classifiers (N,) from propensities ``p``."""
+def simulate_votes(p: np.ndarray, rng: np.random.Generator, model: VoteModel = VoteModel()
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vote fractions (N, 5), number of classifiers (N,), and the expected fractions (N, 5):
+    what the whole pool would vote on average, i.e. the votes without counting noise."""
     n_gal = p.shape[0]
     pool_bias = rng.normal(0.0, model.bias_sigma, size=(model.pool_size, 5))
     n_cls = np.asarray(rng.integers(model.min_classifiers, model.max_classifiers + 1, size=n_gal))
@@ -95,4 +96,14 @@ def simulate_votes(p: np.ndarray, rng: np.random.Generator,
     ticks[none, best[none]] = True
     active = np.arange(model.max_classifiers)[None, :] < n_cls[:, None]
     fractions = (ticks & active[:, :, None]).sum(axis=1) / n_cls[:, None]
-    return fractions.astype(np.float32), n_cls.astype(np.int8)
+    return (fractions.astype(np.float32), n_cls.astype(np.int8),
+            expected_fractions(p, pool_bias).astype(np.float32))
+
+
+def expected_fractions(p: np.ndarray, pool_bias: np.ndarray) -> np.ndarray:
+    """Mean over the pool of each member's chance to tick each flag (N, 5), counting the
+    rule that a member who ticks nothing ticks her most likely flag."""
+    prob = expit(logit(p)[:, None, :] + pool_bias[None, :, :])
+    nothing = np.prod(1.0 - prob, axis=2, keepdims=True)
+    forced = np.eye(p.shape[1])[np.argmax(prob, axis=2)]
+    return np.mean(prob + nothing * forced, axis=1)

@@ -87,3 +87,14 @@ def test_bulge_disk_classes_follow_the_truth():
     cls = bulge_disk_class(kind, n, bt)
     assert [BD_CLASSES[c] if c >= 0 else None for c in cls] == [
         "bulge", "disk", "bulge", "disk", "bulge+disk", None, None]
+
+
+def test_expected_fractions_are_what_the_votes_average_to() -> None:
+    from models.galaxy.votes import simulate_votes
+
+    rng = np.random.default_rng(11)
+    p = np.tile([[0.7, 0.3, 0.05, 0.02, 0.1]], (20_000, 1))
+    fractions, _, expected = simulate_votes(p, rng)
+    np.testing.assert_allclose(fractions.mean(axis=0), expected[0], atol=0.006)
+    assert np.ptp(expected, axis=0).max() == 0.0
+    assert not np.allclose(expected[0], p[0], atol=0.02)
