@@ -7,6 +7,7 @@ Files are de-duplicated by sha256; each file is one transaction.
 from __future__ import annotations
 
 import glob
+import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -63,6 +64,9 @@ def ingest_spectra(
         outcome = FileOutcome(path=str(path))
         summary.files.append(outcome)
         try:
+            if _already_in(db, path):
+                outcome.rows_merged = 1
+                continue
             record = read_spectrum(path, z_qso=z_qso)
             _check(record, path)
             with db.session() as session:
@@ -75,6 +79,17 @@ def ingest_spectra(
         except Exception as exc:
             outcome.errors.append(f"{path}: database refused the file: {exc}".splitlines()[0])
     return summary
+
+
+def _already_in(db: Database, path: Path) -> bool:
+    """True when a spectrum with this file's sha256 is loaded already (no need to parse)."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return False
+    with db.new_session() as session:
+        return session.execute(sa.select(Spectrum.id).where(
+            Spectrum.sha256 == digest)).first() is not None
 
 
 def _check(record: SpectrumRecord, path: Path) -> None:
