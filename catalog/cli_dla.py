@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from catalog.cli_jobs import LocalOption, WaitOption, submit_job
-from catalog.cli_output import console, errors, show_ingest
+from catalog.cli_output import console, errors, fail, show_ingest
 
 PARKS18_DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "parks18"
 
@@ -92,16 +92,21 @@ def evaluate_dla(
     model_dir: Annotated[Path | None, typer.Option(help="Exported model folder "
                                                    "(default: the shipped model).")] = None,
     parks18: Annotated[Path, typer.Option(help="Parks+2018 test-set folder.")] = PARKS18_DEFAULT,
+    z_qso_from: Annotated[Path | None, typer.Option(
+        help="Quasar catalogue whose redshifts (a Z, Z_QSO or ZEM column, 2.2-5) the mocks "
+             "take, so the test set looks like your survey (default: uniform 2.2-5).")] = None,
 ) -> None:
     """Completeness, purity, σ(Δz) and σ(Δlog N_HI) on held-out mocks, beside Parks+2018.
 
-    Example: galcat evaluate dla --n 2000 --out eval-dla/
+    Example: galcat evaluate dla --n 2000 --out eval-dla/ --z-qso-from DR12Q.fits
     """
     from workers.dla_evaluate import evaluate_dla as run
     from workers.dla_scan import load_shipped_dla
 
+    sample = _redshifts(z_qso_from) if z_qso_from is not None else ()
     model, network, _ = load_shipped_dla(model_dir)
-    result = run(model, network, out, n, seed, parks18_dir=parks18 if parks18.exists() else None)
+    result = run(model, network, out, n, seed, parks18_dir=parks18 if parks18.exists() else None,
+                 z_qso_sample=sample)
     for row in result.summary:
         console.print(
             f"{row['model']}: completeness {row['completeness_dla']:.3f} (as H I "
@@ -109,6 +114,27 @@ def evaluate_dla(
             f"{row['false_dla_per_100_sightlines']:.2f}, σ(Δz) {row['sigma_dz']:.4f}, "
             f"σ(Δlog N_HI) {row['sigma_dlog_nhi']:.3f}", markup=False)
     console.print("wrote " + ", ".join(str(p) for p in result.files))
+
+
+def _redshifts(path: Path) -> tuple[float, ...]:
+    """Quasar redshifts in [2.2, 5] from a catalogue's Z / Z_QSO / ZEM column."""
+    import numpy as np
+
+    from catalog.tableio import read_table
+
+    try:
+        table = read_table(path)
+    except Exception as exc:
+        fail(ValueError(f"{path}: cannot read the catalogue: {exc}"))
+    names = {n.lower(): n for n in table.colnames}
+    column = next((names[c] for c in ("z_qso", "zem", "z", "qso_zem") if c in names), None)
+    if column is None:
+        fail(ValueError(f"{path}: no quasar redshift column (Z, Z_QSO or ZEM)"))
+    z = np.asarray(table[column], dtype=float)
+    z = z[np.isfinite(z) & (z >= 2.2) & (z <= 5.0)]
+    if z.size == 0:
+        fail(ValueError(f"{path}: no redshift in [2.2, 5] in column {column}"))
+    return tuple(float(v) for v in z)
 
 
 def register(apps: dict[str, typer.Typer]) -> None:

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from catalog.cli_jobs import LocalOption, WaitOption, _fail, submit_job
-from catalog.cli_output import console, errors, show_ingest
+from catalog.cli_jobs import LocalOption, WaitOption, submit_job
+from catalog.cli_output import console, errors, fail, show_ingest
 from catalog.settings import load_settings
 
 Files = Annotated[list[Path], typer.Argument(help="Image files or folders.")]
@@ -53,9 +53,9 @@ def ingest_images(
     try:
         summary = run(_database(), files, survey, catalog, label_set, chosen)
     except InputErrors as exc:
-        _fail(Exception("; ".join(str(e) for e in exc.errors)))
+        fail(Exception("; ".join(str(e) for e in exc.errors)))
     except (InputError, TableFormatError) as exc:
-        _fail(exc)
+        fail(exc)
     for companion, image in summary.attached.items():
         console.print(f"attached {companion} to {image}", markup=False, highlight=False)
     show_ingest(summary)
@@ -92,7 +92,7 @@ def ingest_labels(
                       survey=survey, gz2_variant=gz2_variant, re_unit=re_unit,
                       pixel_scale_arcsec=pixel_scale)
     except ValueError as exc:
-        _fail(exc)
+        fail(exc)
     show_ingest(summary)
     for outcome in summary.files:
         if outcome.ok and isinstance(outcome, LabelOutcome):
@@ -106,7 +106,7 @@ def _config(filters: str, batch_size: int, learning_rate: float, epochs: int) ->
     try:
         stages = [int(f) for f in filters.split(",") if f.strip()]
     except ValueError:
-        _fail(ValueError(f"--filters must be integers separated by commas, not {filters!r}"))
+        fail(ValueError(f"--filters must be integers separated by commas, not {filters!r}"))
     return {"filters": stages, "batch_size": batch_size, "learning_rate": learning_rate,
             "epochs": epochs}
 
@@ -160,7 +160,7 @@ def train_morphology(
     Example: galcat train morphology --labels my-rings --from morphology@1 --wait
     """
     if base is not None and labels is None:
-        _fail(ValueError("--from needs --labels SET (it names the model to fine-tune)"))
+        fail(ValueError("--from needs --labels SET (it names the model to fine-tune)"))
     if labels is not None:
         epochs = 10 if epochs is None else epochs
         command = (f"galcat train morphology --labels {labels} --from {base or 'morphology'} "
@@ -218,7 +218,7 @@ def _scan(task: str, files: list[Path], out: Path, model: str) -> None:
     try:
         network, label = load_model_reference(load_settings(), model, task)
     except (RegistryError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
     _report_files(scan_files(task, files, out, network, label))
 
 
@@ -266,7 +266,7 @@ def _evaluate(task: str, model: str, out: Path, n: int, n_fit: int, seed: int) -
     try:
         network, label = load_model_reference(load_settings(), model, task)
     except (RegistryError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
     if task == "sersic":
         result = evaluate_sersic(network, out, n=n, n_fit=n_fit, seed=seed, model_label=label)
     else:
@@ -321,7 +321,7 @@ def mock_galaxies(
         files, truth = write_mock_galaxies(n, out, seed, kind_fractions=fractions,
                                            overwrite=overwrite)
     except (ValueError, OSError) as exc:
-        _fail(exc)
+        fail(exc)
     console.print(f"wrote {len(files)} FITS files and {truth}", markup=False)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from catalog.cli_output import console, errors
+from catalog.cli_output import console, errors, fail
 from catalog.settings import load_settings
 
 jobs_app = typer.Typer(help="List, inspect, cancel and retry jobs.", no_args_is_help=True)
@@ -66,7 +66,7 @@ def jobs_show(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
     try:
         state = JobHandle(job_id, load_settings()).status()
     except JobError as exc:
-        _fail(exc)
+        fail(exc)
     for key, value in state.__dict__.items():
         text = json.dumps(value) if isinstance(value, dict) else str(value)
         console.print(f"{key:<12}{text}", markup=False, highlight=False)
@@ -83,7 +83,7 @@ def jobs_cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
     try:
         state = cancel(load_settings(), job_id)
     except JobError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(f"job {job_id} {state.state}")
 
 
@@ -99,7 +99,7 @@ def jobs_retry(job_id: Annotated[int, typer.Argument(help="Job id.")], wait: Wai
     try:
         handle = retry(load_settings(), job_id)
     except JobError as exc:
-        _fail(exc)
+        fail(exc)
     _report(handle, wait)
 
 
@@ -203,7 +203,7 @@ def models_export(
         with get_database(settings).new_session() as session:
             path = export_model(session, settings.artifacts_dir, reference, out)
     except RegistryError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(f"wrote {path}")
 
 
@@ -221,7 +221,7 @@ def submit_job(kind: str, params: dict[str, Any], model: str | None, where: str 
         else:
             handle = submit(kind, model=model, where=where, parameters=params, settings=settings)
     except (JobError, RegistryError) as exc:
-        _fail(exc)
+        fail(exc)
     _report(handle, wait or local)
 
 
@@ -237,6 +237,3 @@ def _report(handle: Any, wait: bool) -> None:
     console.print(f"job {handle.id} done: {state.message or ''}", markup=False)
 
 
-def _fail(exc: Exception) -> Any:
-    errors.print(f"error: {exc}", markup=False, highlight=False)
-    raise typer.Exit(1)

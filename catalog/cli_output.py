@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
@@ -13,6 +14,12 @@ from catalog.sql import Rows
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
+
+
+def fail(exc: Exception) -> NoReturn:
+    """Print ``error: …`` on stderr and exit with status 1."""
+    errors.print(f"error: {exc}", markup=False, highlight=False)
+    raise typer.Exit(1)
 
 
 def show_rows(result: Rows, title: str | None = None, max_rows: int = 50) -> None:

@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from catalog.cli_output import console, errors
+from catalog.cli_output import console, fail
 
 if TYPE_CHECKING:
     from catalog.db import Database
@@ -60,7 +60,7 @@ def release_export(
     try:
         record = export_release(_database(), tag, out)
     except ReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     _show_files(record, out, "rewrote")
 
 
@@ -98,7 +98,7 @@ def release_diff(
     try:
         diffs = diff_releases(_database(), tag_a, tag_b, atol=atol)
     except ReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     for d in diffs:
         console.print(f"[bold]{d.table}[/] (key {', '.join(d.key)}): {d.added} added, "
                       f"{d.removed} removed, {d.changed} changed, {d.unchanged} unchanged")
@@ -146,7 +146,7 @@ def _make(catalogue: str, tag: str, out: Path, models: list[str], where: str,
     try:
         record = make_release(_database(), catalogue, tag, out, models, where, formats)
     except ReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     _show_files(record, out, "wrote")
 
 
@@ -165,6 +165,3 @@ def _database() -> Database:
     return _ready_database()
 
 
-def _fail(exc: Exception) -> NoReturn:
-    errors.print(f"error: {exc}", markup=False, highlight=False)
-    raise typer.Exit(1)

@@ -135,6 +135,27 @@ def test_evaluate_writes_tables_and_plots(tiny_dla: Path, tmp_path: Path) -> Non
     assert 0 <= summary["completeness_hi"][0] <= 1
 
 
+def test_evaluate_on_a_survey_redshift_distribution(tiny_dla: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from catalog.cli import app
+
+    Table({"Z": [2.31, 2.42, 6.5, np.nan]}).write(tmp_path / "qsos.csv")
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(app, ["evaluate", "dla", "--n", "30", "--seed", "2",
+                                      "--model-dir", str(tiny_dla), "--out", str(out),
+                                      "--z-qso-from", str(tmp_path / "qsos.csv")])
+    assert result.exit_code == 0, result.output
+    by_z = Table.read(out / "dla_binned_z_qso.ecsv")
+    summary = Table.read(out / "dla_summary.ecsv")
+    assert by_z["n_sightlines"][0] == summary["n_sightlines"][0] > 0
+    assert by_z["n_sightlines"][1:].sum() == 0
+    Table({"name": ["a"]}).write(tmp_path / "none.csv")
+    bad = CliRunner().invoke(app, ["evaluate", "dla", "--model-dir", str(tiny_dla),
+                                   "--z-qso-from", str(tmp_path / "none.csv")])
+    assert bad.exit_code == 1 and "no quasar redshift column" in bad.output
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_train_dla_job_registers_a_model_and_can_continue_it(
     db: Database, galcat_env: dict[str, str]

@@ -6,6 +6,7 @@ purity against log N_HI and S/N) and PNG plots. Matching rule: |Δz| < 0.015.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 
 LOG_NHI_EDGES = np.array([20.3, 20.5, 20.7, 20.9, 21.1, 21.3, 21.6, 22.0, 22.6])
 SNR_EDGES = np.array([5, 7, 10, 15, 20, 30, 100.0])
+Z_QSO_EDGES = np.array([2.2, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0])
 
 
 @dataclass(frozen=True)
@@ -25,15 +27,19 @@ class DlaEvaluation:
 
 def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 2000,
                  seed: int = 20_181, snr_min: float = 5.0,
-                 parks18_dir: Path | None = None) -> DlaEvaluation:
-    """Score the model on ``n_sightlines`` fresh mocks (S/N ≥ ``snr_min``)."""
+                 parks18_dir: Path | None = None,
+                 z_qso_sample: tuple[float, ...] = ()) -> DlaEvaluation:
+    """Score the model on ``n_sightlines`` fresh mocks (S/N ≥ ``snr_min``), their quasar
+    redshifts drawn from ``z_qso_sample`` when given (else uniform over 2.2–5)."""
     from astropy.table import Table
 
     from models.dla.evaluation import binned_fraction, match_nearest
+    from models.dla.mock import MockConfig
     from models.dla.recipe import evaluate_on_mocks
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    run = evaluate_on_mocks(model, network, n_sightlines, seed, snr_min=snr_min)
+    run = evaluate_on_mocks(model, network, n_sightlines, seed, snr_min=snr_min,
+                            mock_config=MockConfig(z_qso_sample=tuple(z_qso_sample)))
     truth = run.truth[run.truth["log_nhi"] >= 20.3]
     index = run.score.match_index
     as_dla = (index >= 0) & (run.absorbers["type"][np.maximum(index, 0)] == "DLA")
@@ -62,12 +68,39 @@ def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 20
     by_snr["purity"] = binned_fraction(snr[found["sightline"]], matched_pred, SNR_EDGES).fraction
     summary = Table(rows=rows, names=list(SUMMARY_COLUMNS))
     files = [out_dir / "dla_summary.ecsv", out_dir / "dla_binned_log_nhi.ecsv",
-             out_dir / "dla_binned_snr.ecsv"]
+             out_dir / "dla_binned_snr.ecsv", out_dir / "dla_binned_z_qso.ecsv"]
     summary.write(files[0], overwrite=True)
     binned.write(files[1], overwrite=True)
     by_snr.write(files[2], overwrite=True)
+    _by_z_qso(run, as_dla, snr_min).write(files[3], overwrite=True)
     files += _plots(out_dir, binned, by_snr, run)
     return DlaEvaluation(summary, binned, files)
+
+
+def _by_z_qso(run: Any, as_dla: np.ndarray, snr_min: float) -> Any:
+    """Completeness and false DLAs (no true DLA within |Δz| < 0.015) per 100 sightlines
+    in bins of quasar redshift."""
+    from astropy.table import Table
+
+    from models.dla.evaluation import match_nearest
+
+    z_qso = np.asarray(run.mock.z_qso)
+    truth = run.truth[run.truth["log_nhi"] >= 20.3]
+    found = run.absorbers[run.absorbers["type"] == "DLA"]
+    true_dla = match_nearest(found["sightline"], found["z_dla"], truth["sightline"],
+                             truth["z_abs"]) >= 0
+    searched = run.prepared.snr >= snr_min
+    rows = []
+    for lo, hi in itertools.pairwise(Z_QSO_EDGES):
+        sightlines = searched & (z_qso >= lo) & (z_qso < hi)
+        in_bin = sightlines[truth["sightline"]]
+        false = np.sum(sightlines[found["sightline"]] & ~true_dla)
+        n = int(sightlines.sum())
+        rows.append((lo, hi, n, int(in_bin.sum()),
+                     float(np.mean(as_dla[in_bin])) if in_bin.any() else float("nan"),
+                     100.0 * false / n if n else float("nan")))
+    return Table(rows=rows, names=("z_qso_lo", "z_qso_hi", "n_sightlines", "n_true_dla",
+                                   "completeness", "false_dla_per_100_sightlines"))
 
 
 SUMMARY_COLUMNS = ("model", "n_sightlines", "n_true_dla", "completeness_dla", "completeness_hi",

@@ -74,6 +74,9 @@ class MockConfig:
 
     z_qso_min: float = 2.2
     z_qso_max: float = 5.0
+    z_qso_sample: tuple[float, ...] = ()
+    """When given, quasar redshifts are drawn from these values (e.g. a survey's own
+    catalogue) instead of uniformly in [z_qso_min, z_qso_max]."""
     wavelength_min_aa: float = 3600.0
     wavelength_max_aa: float = 10400.0
     absorber_sightline_fraction: float = 0.5
@@ -234,7 +237,10 @@ def generate_mock_sightlines(
     n_pix = loglam.size
     lam_min = 10.0 ** loglam[0]
 
-    z_qso = gen.uniform(cfg.z_qso_min, cfg.z_qso_max, n)
+    if cfg.z_qso_sample:
+        z_qso = gen.choice(np.asarray(cfg.z_qso_sample, dtype=np.float64), n)
+    else:
+        z_qso = gen.uniform(cfg.z_qso_min, cfg.z_qso_max, n)
     amplitude = 10.0 ** gen.uniform(0.0, 1.3, n)
     snr_lo, snr_hi = (float(v) for v in np.log10(cfg.snr_range))
     snr = 10.0 ** gen.uniform(snr_lo, snr_hi, n)
