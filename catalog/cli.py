@@ -66,14 +66,14 @@ def _database() -> Database:
 
 
 def _ready_database() -> Database:
-    from catalog.status import catalog_status
+    from catalog.schema_version import SCHEMA_HEAD, schema_revision
 
     db = _database()
-    status = catalog_status(db)
-    if not status.up_to_date:
+    revision = schema_revision(db)
+    if revision != SCHEMA_HEAD:
         errors.print(
-            f"The catalog at {status.database} is at schema revision {status.revision}, "
-            f"not {status.head}: run `galcat init` first."
+            f"The catalog at {db.engine.url.render_as_string(hide_password=True)} is at "
+            f"schema revision {revision}, not {SCHEMA_HEAD}: run `galcat init` first."
         )
         raise typer.Exit(2)
     return db

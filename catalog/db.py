@@ -12,6 +12,7 @@ import abc
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.schema.base import utcnow
 from catalog.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -328,7 +328,7 @@ def _null_safe(function: Any) -> Any:
 
 
 def _claim_values(job_table: sa.Table, worker: str) -> dict[str, Any]:
-    now = utcnow()
+    now = datetime.now(UTC)
     return {
         "state": "running",
         "worker": worker,

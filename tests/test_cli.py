@@ -85,3 +85,20 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
 @pytest.mark.parametrize("argv", [["nonsense"], ["query", "cone"]])
 def test_usage_errors_exit_nonzero(argv: list[str]) -> None:
     assert runner.invoke(app, argv).exit_code != 0
+
+
+def test_reading_commands_refuse_a_catalog_that_was_never_initialised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog.db import forget_databases
+
+    monkeypatch.setenv("GALCAT_HOME", str(tmp_path))
+    monkeypatch.setenv("GALCAT_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    try:
+        for args in (["query", "sql", "SELECT 1"], ["query", "cone", "10", "0", "1"]):
+            result = runner.invoke(app, args)
+            assert result.exit_code == 2, result.output
+            assert "schema revision None, not" in result.output
+            assert "run `galcat init` first" in result.output
+    finally:
+        forget_databases()

@@ -9,12 +9,14 @@ from alembic.runtime.migration import MigrationContext
 from catalog import migrate
 from catalog.db import Database
 from catalog.schema import metadata
+from catalog.schema_version import SCHEMA_HEAD, schema_revision
 
 
 def test_up_down_up(db: Database) -> None:
     assert migrate.current_revision(db) == migrate.head_revision(db)
+    assert schema_revision(db) == SCHEMA_HEAD == migrate.head_revision(db)
     migrate.downgrade(db, "base")
-    assert migrate.current_revision(db) is None
+    assert migrate.current_revision(db) is None and schema_revision(db) is None
     assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(db)
     assert migrate.current_revision(db) == migrate.head_revision(db)
