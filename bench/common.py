@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from catalog import migrate
 from catalog.db import Database
+from catalog.settings import Settings, load_settings
 
 T = TypeVar("T")
 
@@ -211,3 +212,37 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
                         help="server for the temporary PostgreSQL database "
                              "(default %(default)s)")
     parser.add_argument("--no-postgres", action="store_true", help="bench SQLite only")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a positive integer (``1_000`` allowed)."""
+    value = int(text.replace("_", ""))
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
+
+
+def count_rows(db: Database, table: sa.Table | str) -> int:
+    """Rows in ``table`` (a Table or a table name)."""
+    target = sa.table(table) if isinstance(table, str) else table
+    with db.new_session() as session:
+        return int(session.execute(sa.select(sa.func.count()).select_from(target)).scalar_one())
+
+
+@contextmanager
+def galcat_home(db: Database, folder: Path) -> Iterator[Settings]:
+    """Settings for a GALCAT_HOME in ``folder`` using ``db`` (migrated), with the shipped
+    models registered; forgets the cached database handles afterwards."""
+    from catalog.db import forget_databases, get_database
+    from catalog.shipped import register_shipped
+
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = load_settings({"GALCAT_HOME": str(folder), "GALCAT_DATABASE_URL": db.url,
+                              "GALCAT_BROKER_URL": f"sqla+sqlite:///{folder / 'broker.sqlite'}"})
+    try:
+        with get_database(settings).session() as session:
+            register_shipped(session, settings.artifacts_dir)
+        yield settings
+    finally:
+        forget_databases()
+

@@ -20,24 +20,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from bench.common import (
     BackendUnavailable,
     Report,
     add_backend_options,
+    count_rows,
+    galcat_home,
     load_average,
     machine_note,
     p50,
+    positive_int,
     server_version,
     temporary_postgres,
     temporary_sqlite,
@@ -54,7 +54,6 @@ TOLERANCE = 1e-3
 """Largest absolute difference allowed between the dense and per-window outputs
 (probability; offset in pixels; log N_HI in dex)."""
 HEADS = ("probability", "offset", "log_nhi")
-ENV_KEYS = ("GALCAT_HOME", "GALCAT_DATABASE_URL", "GALCAT_BROKER_URL")
 EPILOG = """\
 Example: python -m bench dla --quick
 
@@ -157,45 +156,15 @@ class JobFigures:
         return self.searched / self.infer_s
 
 
-@contextmanager
-def galcat_environment(home: Path, database_url: str) -> Iterator[Any]:
-    """Settings (and GALCAT_* variables, restored after) for ``home`` and ``database_url``."""
-    from catalog.db import forget_databases
-    from catalog.settings import load_settings
-
-    env = {"GALCAT_HOME": str(home), "GALCAT_DATABASE_URL": database_url,
-           "GALCAT_BROKER_URL": f"sqla+sqlite:///{home / 'broker.sqlite'}"}
-    saved = {key: os.environ.get(key) for key in ENV_KEYS}
-    os.environ.update(env)
-    try:
-        yield load_settings()
-    finally:
-        forget_databases()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _count(db: Database, table: str) -> int:
-    with db.new_session() as session:
-        return int(session.execute(sa.select(sa.func.count()).select_from(
-            sa.table(table))).scalar_one())
-
-
 def bench_job(db: Database, spectra: Path, home: Path) -> JobFigures:
     """Ingest ``spectra`` into ``db``, register the shipped models, time ``infer dla``."""
     from catalog.ingest.spectra import ingest_spectra
     from catalog.registry import resolve
-    from catalog.shipped import register_shipped
     from workers.local import run_locally
     from workers.model_io import load_model
 
     label = db.dialect
-    with galcat_environment(home, db.url) as settings:
-        with db.session() as session:
-            register_shipped(session, settings.artifacts_dir)
+    with galcat_home(db, home) as settings:
         print(f"[{label}] ingesting spectra ...", flush=True)
         ingest_s, summary = timed(lambda: ingest_spectra(db, [spectra]))
         if not summary.ok:
@@ -210,7 +179,7 @@ def bench_job(db: Database, spectra: Path, home: Path) -> JobFigures:
         if status.state != "done":
             raise RuntimeError(f"infer dla ended {status.state}: {status.error}")
         return JobFigures(label, ingest_s, model_load_s, infer_s, status.state,
-                          _count(db, "sightline_search"), _count(db, "dla_absorber"))
+                          count_rows(db, "sightline_search"), count_rows(db, "dla_absorber"))
 
 
 # --- the run ----------------------------------------------------------------------
@@ -244,31 +213,24 @@ def report(part1: InferenceFigures, jobs: list[JobFigures], n_infer: int,
     return out
 
 
-def _positive_int(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench dla", description=DESCRIPTION[0].upper() + DESCRIPTION[1:] + ".",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sightlines", type=_positive_int, metavar="N",
+    parser.add_argument("--sightlines", type=positive_int, metavar="N",
                         help=f"mock sightlines for dense vs per-window (default "
                              f"{DEFAULT_SIGHTLINES}, --quick {QUICK_SIGHTLINES})")
-    parser.add_argument("--infer-sightlines", type=_positive_int, metavar="M",
+    parser.add_argument("--infer-sightlines", type=positive_int, metavar="M",
                         help=f"mock spec files through infer dla (default "
                              f"{DEFAULT_INFER_SIGHTLINES}, --quick {QUICK_INFER_SIGHTLINES})")
     parser.add_argument("--quick", action="store_true",
                         help=f"a quick run: {QUICK_SIGHTLINES} and {QUICK_INFER_SIGHTLINES} "
                              "sightlines unless given")
-    parser.add_argument("--runs", type=_positive_int, default=3,
+    parser.add_argument("--runs", type=positive_int, default=3,
                         help="timed dense runs, median reported (default 3; per-window runs once)")
-    parser.add_argument("--dense-batch", type=_positive_int, default=32, metavar="B",
+    parser.add_argument("--dense-batch", type=positive_int, default=32, metavar="B",
                         help="sightlines per dense batch (default 32, as infer dla)")
-    parser.add_argument("--window-batch", type=_positive_int, default=1024, metavar="B",
+    parser.add_argument("--window-batch", type=positive_int, default=1024, metavar="B",
                         help="windows per per-window batch (default 1024)")
     add_backend_options(parser)
     args = parser.parse_args(list(argv))

@@ -33,30 +33,31 @@ import datetime as dt
 import math
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from bench.common import (
     BackendUnavailable,
     Report,
     add_backend_options,
+    count_rows,
+    galcat_home,
     load_average,
     machine_note,
     p50,
+    positive_int,
     server_version,
     temporary_postgres,
     temporary_sqlite,
     timed,
 )
-from catalog.db import Database, forget_databases, get_database
-from catalog.settings import Settings, load_settings
+from catalog.db import Database
+from catalog.settings import Settings
 
 DESCRIPTION = "Sérsic emulator vs classic fitter s/galaxy; galaxy inference jobs galaxies/s"
 DEFAULT_IMAGES, DEFAULT_FIT, DEFAULT_GALAXIES = 200, 50, 2000
@@ -258,27 +259,6 @@ def model_only_rates(models: dict[str, Any], stamps: Sequence[Any]) -> dict[str,
     return rates
 
 
-@contextmanager
-def galcat_home(db: Database, folder: Path) -> Iterator[Settings]:
-    """Settings for a temporary GALCAT_HOME in ``folder`` using ``db`` (migrated), with
-    the shipped models registered; forgets the cached database handles afterwards."""
-    from catalog.shipped import register_shipped
-
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = load_settings({"GALCAT_HOME": str(folder), "GALCAT_DATABASE_URL": db.url})
-    try:
-        with get_database(settings).session() as session:
-            register_shipped(session, settings.artifacts_dir)
-        yield settings
-    finally:
-        forget_databases()
-
-
-def count_rows(db: Database, table: sa.Table) -> int:
-    with db.new_session() as session:
-        return int(session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-
-
 def bench_pipeline(db: Database, settings: Settings, files: Sequence[Path]) -> dict[str, Any]:
     """Seconds to ingest ``files``, then seconds and rows written of each inference job
     (timed once, after an untimed warm-up job on the first ``WARMUP_IMAGES`` images)."""
@@ -357,24 +337,17 @@ def report(sizes: Sizes, part1: dict[str, Any], model_rates: dict[str, float],
     return out
 
 
-def _positive_int(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench galaxy", description=DESCRIPTION + ".", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--n", type=positive_int, default=None, metavar="N",
                         help=f"part 1: mock cutouts the emulator runs on "
                              f"(default {DEFAULT_IMAGES}, --quick {QUICK_IMAGES})")
-    parser.add_argument("--fit-n", type=_positive_int, default=None, metavar="M",
+    parser.add_argument("--fit-n", type=positive_int, default=None, metavar="M",
                         help=f"part 1: of them, a seeded subset the classic fitter runs on "
                              f"(about 1 s each; default {DEFAULT_FIT}, --quick {QUICK_FIT})")
-    parser.add_argument("--galaxies", type=_positive_int, default=None, metavar="G",
+    parser.add_argument("--galaxies", type=positive_int, default=None, metavar="G",
                         help=f"part 2: mock galaxies ingested and inferred end to end "
                              f"(default {DEFAULT_GALAXIES:_}, --quick {QUICK_GALAXIES})")
     parser.add_argument("--quick", action="store_true",
