@@ -127,3 +127,14 @@ def test_named_columns_and_missing_columns(db: Database, tmp_path: Path) -> None
     assert "--ra and --dec" in refused.files[0].errors[0]
     loaded = ingest_catalog(db, [tmp_path / "odd.csv"], "galaxy", ra_col="ALPHA", dec_col="Delta")
     assert loaded.ok and _count(db, Galaxy) == 2
+
+
+def test_a_database_refusal_is_reported_by_file_with_the_first_line_only() -> None:
+    from catalog.ingest.report import FileOutcome
+
+    outcome = FileOutcome(path="a.fits")
+    outcome.refused_by_database("a.fits", ValueError("duplicate key\nDETAIL: (id)=(3)"))
+    outcome.refused_by_database("a.fits", RuntimeError(""))
+    assert outcome.errors == ["a.fits: database refused the file: duplicate key",
+                              "a.fits: database refused the file: RuntimeError"]
+    assert not outcome.ok

@@ -147,8 +147,7 @@ def ingest_images(
         except (InputError, ImageFormatError) as exc:
             outcome.errors.append(str(exc))
         except Exception as exc:
-            outcome.errors.append(f"{group.science}: database refused the file: "
-                                  f"{_first_line(exc)}")
+            outcome.refused_by_database(group.science, exc)
     return summary
 
 
@@ -430,8 +429,4 @@ def _json_safe(header: dict[str, Any]) -> dict[str, Any]:
             value = value.replace("\x00", "")
         out[str(key)] = value
     return out
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 

@@ -165,7 +165,7 @@ def ingest_labels(
         except (InputError, TableFormatError) as exc:
             outcome.errors.append(str(exc))
         except Exception as exc:
-            outcome.errors.append(f"{path}: database refused the file: {_first_line(exc)}")
+            outcome.refused_by_database(path, exc)
     return summary
 
 
@@ -591,7 +591,3 @@ def file_keys(name: str) -> set[str]:
         return set()
     base = Path(name.replace("\\", "/")).name.lower()
     return {base, file_stem(base).lower()} - {""}
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -37,6 +37,12 @@ class FileOutcome:
     def ok(self) -> bool:
         return not self.errors
 
+    def refused_by_database(self, path: str | Path, exc: Exception) -> None:
+        """Record that the database refused ``path`` (first line of the error only)."""
+        text = str(exc).strip()
+        self.errors.append(f"{path}: database refused the file: "
+                           f"{text.splitlines()[0] if text else type(exc).__name__}")
+
 
 @dataclass
 class IngestSummary:

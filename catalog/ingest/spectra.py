@@ -77,7 +77,7 @@ def ingest_spectra(
         except (SpectrumFormatError, InputError) as exc:
             outcome.errors.append(str(exc))
         except Exception as exc:
-            outcome.errors.append(f"{path}: database refused the file: {exc}".splitlines()[0])
+            outcome.refused_by_database(path, exc)
     return summary
 
 

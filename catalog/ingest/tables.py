@@ -104,7 +104,7 @@ def ingest_catalog(
         except (InputError, TableFormatError) as exc:
             outcome.errors.append(str(exc))
         except Exception as exc:
-            outcome.errors.append(f"{path}: database refused the file: {_first_line(exc)}")
+            outcome.refused_by_database(path, exc)
     return summary
 
 
@@ -310,7 +310,3 @@ def _more(errors: list[InputError], path: str | Path) -> list[InputError]:
 def _stem(path: str | Path) -> str:
     name = Path(path).name
     return name.split(".")[0]
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
