@@ -80,6 +80,9 @@ def scan_dla(
         errors.print(f"skipped {message}", markup=False, highlight=False)
     console.print(f"searched {result.n_spectra} spectra, found {result.n_absorbers} absorbers: "
                   f"{result.absorbers_path} (where it looked: {result.sightlines_path})")
+    if result.n_repeats:
+        console.print(f"{result.n_repeats} repeat observations set aside: each quasar "
+                      "(THING_ID) is searched in its highest-S/N spectrum")
     if result.errors:
         errors.print(f"{len(result.errors)} files could not be read")
         raise typer.Exit(1)

@@ -131,6 +131,8 @@ def train_dla(
         "--from", help="Continue training this model (dla@N) on fresh mocks.")] = None,
     learning_rate: Annotated[float | None, typer.Option(
         help="Adam learning rate (default 1e-3).")] = None,
+    fresh_each_epoch: Annotated[bool, typer.Option(
+        help="Draw --sightlines new mocks for every epoch instead of reusing one set.")] = False,
     wait: WaitOption = False,
     local: LocalOption = False,
 ) -> None:
@@ -142,9 +144,11 @@ def train_dla(
     command = (f"galcat train dla --seed {seed} --sightlines {sightlines} --epochs {epochs} "
                f"--n-eval {n_eval} --name {name}"
                + (f" --from {base}" if base else "")
-               + (f" --learning-rate {learning_rate:g}" if learning_rate is not None else ""))
+               + (f" --learning-rate {learning_rate:g}" if learning_rate is not None else "")
+               + (" --fresh-each-epoch" if fresh_each_epoch else ""))
     params = {"task": "dla", "name": name, "n_eval": n_eval, "command": command,
-              "recipe": {"seed": seed, "n_train_sightlines": sightlines, "epochs": epochs}}
+              "recipe": {"seed": seed, "n_train_sightlines": sightlines, "epochs": epochs,
+                         "fresh_each_epoch": fresh_each_epoch}}
     if learning_rate is not None:
         params["learning_rate"] = learning_rate
     submit_job("train", params, base, None, wait, local)

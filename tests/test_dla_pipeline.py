@@ -122,6 +122,38 @@ def test_scan_reports_unreadable_files_and_keeps_the_rest(
     assert len(result.errors) == 1 and "spec-0000-00000-0000.fits" in result.errors[0]
 
 
+def test_scan_searches_each_quasar_once_in_the_spectrum_infer_uses(
+    db: Database, tiny_dla: Path, tmp_path: Path
+) -> None:
+    from catalog.formats.spectra import read_spectrum
+    from catalog.ingest.spectra import best_spectra
+    from workers.dla_scan import scan_dla
+
+    boss = shared_data("boss")
+    pair = [boss / "spec-3655-55240-0890.fits", boss / "spec-3657-55244-0552.fits"]
+    records = [read_spectrum(p) for p in pair]
+    assert records[0].thing_id == records[1].thing_id > 0
+    result = scan_dla([*pair, boss / "spec-3655-55240-0002.fits"], tmp_path / "d.csv",
+                      model_dir=tiny_dla)
+    where = Table.read(result.sightlines_path)
+    assert (result.n_repeats, result.n_spectra, len(where)) == (1, 2, 2)
+    best = max(records, key=lambda r: r.snr_median or -1.0)
+    assert Path(best.source_path).name in list(where["source_file"])
+    assert ingest_spectra(db, pair).ok
+    with db.new_session() as session:
+        sightline_id = session.execute(sa.select(Sightline.id)).scalar_one()
+        chosen = session.get(Spectrum, best_spectra(session, [sightline_id])[sightline_id])
+    assert chosen is not None and Path(chosen.source_path).name == Path(best.source_path).name
+
+
+def test_best_observations_ranks_unmeasured_lowest_and_keeps_unidentified() -> None:
+    from workers.dla_scan import best_observations
+
+    spectra = [(7, None), (7, 3.0), (None, 1.0), (8, float("nan")), (-1, 2.0), (7, 9.0),
+               (8, 0.5)]
+    assert best_observations(spectra) == [2, 4, 5, 6]
+
+
 def test_evaluate_writes_tables_and_plots(tiny_dla: Path, tmp_path: Path) -> None:
     from workers.dla_evaluate import evaluate_dla
     from workers.dla_scan import load_shipped_dla
@@ -171,7 +203,8 @@ def test_train_dla_job_registers_a_model_and_can_continue_it(
     assert first.status().state == "done", first.status().error
     again = run_locally(settings, "train", {
         "task": "dla", "name": "dla-tiny", "n_eval": 8, "learning_rate": 1e-4,
-        "recipe": {"seed": 5, "n_train_sightlines": 12, "epochs": 1}}, model="dla-tiny@1")
+        "recipe": {"seed": 5, "n_train_sightlines": 12, "epochs": 2, "fresh_each_epoch": True}},
+        model="dla-tiny@1")
     assert again.status().state == "done", again.status().error
     with db.new_session() as session:
         v1, v2 = session.execute(sa.select(ModelVersion).where(
@@ -186,3 +219,4 @@ def test_train_dla_job_registers_a_model_and_can_continue_it(
     assert {k: v for k, v in net2.items() if k != "learning_rate"} == \
         {k: v for k, v in net1.items() if k != "learning_rate"}
     assert "completeness_dla" in v2.metrics["held_out_snr_ge_5"]
+    assert v2.hyperparameters["fresh_each_epoch"] and len(v2.metrics["history"]["loss"]) == 2

@@ -25,7 +25,30 @@ class ScanResult:
     sightlines_path: Path
     n_spectra: int = 0
     n_absorbers: int = 0
+    n_repeats: int = 0
+    """Spectra set aside because another observation of the quasar has higher S/N."""
     errors: list[str] = field(default_factory=list)
+
+
+def best_observations(observations: Sequence[tuple[int | None, float | None]]) -> list[int]:
+    """Indices (in input order) of the spectra to search, given (thing_id, median S/N) of
+    each: of several observations of one quasar (same positive THING_ID) only the one
+    with the highest S/N, as ``infer dla`` chooses (an unmeasured S/N ranks lowest);
+    spectra without a THING_ID are all kept."""
+    import math
+
+    def rank(i: int) -> float:
+        snr = observations[i][1]
+        return snr if snr is not None and math.isfinite(snr) else -math.inf
+
+    best: dict[int, int] = {}
+    kept: list[int] = []
+    for i, (thing_id, _) in enumerate(observations):
+        if thing_id is None or thing_id <= 0:
+            kept.append(i)
+        elif thing_id not in best or rank(i) > rank(best[thing_id]):
+            best[thing_id] = i
+    return sorted([*kept, *best.values()])
 
 
 def load_shipped_dla(folder: Path | None = None) -> tuple[Any, Any, ShippedModel]:
@@ -43,7 +66,8 @@ def load_shipped_dla(folder: Path | None = None) -> tuple[Any, Any, ShippedModel
 
 def scan_dla(paths: Sequence[str | Path], out: Path, model_dir: Path | None = None,
              z_qso: float | None = None, batch: int = 64) -> ScanResult:
-    """Search every readable spectrum; unreadable files are reported, the rest scanned."""
+    """Search every readable spectrum, each quasar once (its highest-S/N observation);
+    unreadable files are reported, the rest scanned."""
     from models.dla.pipeline import find_dlas
 
     model, network, _ = load_shipped_dla(model_dir)
@@ -54,6 +78,9 @@ def scan_dla(paths: Sequence[str | Path], out: Path, model_dir: Path | None = No
             records.append(read_spectrum(path, z_qso=z_qso))
         except SpectrumFormatError as exc:
             result.errors.append(str(exc))
+    chosen = best_observations([(r.thing_id, r.snr_median) for r in records])
+    result.n_repeats = len(records) - len(chosen)
+    records = [records[k] for k in chosen]
     absorber_rows: list[dict[str, Any]] = []
     sightline_rows: list[dict[str, Any]] = []
     for start in range(0, len(records), batch):
@@ -61,16 +88,17 @@ def scan_dla(paths: Sequence[str | Path], out: Path, model_dir: Path | None = No
         catalog = find_dlas(model, network, [(r.loglam, r.flux, r.ivar, r.z_qso) for r in chunk])
         for i, record in enumerate(chunk):
             ident = _identity(record)
+            source = Path(record.source_path).name
             summary = catalog.sightlines[i]
             found = catalog.absorbers[catalog.absorbers["sightline"] == i]
             sightline_rows.append({**ident, "z_min": float(summary["z_search_min"]),
                                    "z_max": float(summary["z_search_max"]),
                                    "snr": float(summary["snr"]), "n_absorbers": int(found.size),
-                                   "source_file": Path(record.source_path).name})
+                                   "source_file": source})
             absorber_rows += [{**ident, "z_dla": float(a["z_dla"]), "log_nhi": float(a["log_nhi"]),
                                "log_nhi_err": float(a["log_nhi_err"]),
                                "confidence": float(a["confidence"]), "type": str(a["type"]),
-                               "source_file": Path(record.source_path).name} for a in found]
+                               "source_file": source} for a in found]
     result.n_spectra = len(records)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.n_absorbers = len(absorber_rows)

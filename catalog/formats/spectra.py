@@ -64,6 +64,13 @@ class SpectrumRecord:
     def wavelength_aa(self) -> np.ndarray:
         return np.asarray(10.0 ** self.loglam.astype(np.float64))
 
+    @property
+    def snr_median(self) -> float | None:
+        """Median flux·√ivar over pixels with ivar > 0 (None when there are none): the
+        S/N that picks which observation of a quasar is searched."""
+        good = self.ivar > 0
+        return float(np.median(self.flux[good] * np.sqrt(self.ivar[good]))) if good.any() else None
+
 
 def _read_bytes(path: Path) -> tuple[bytes, str]:
     try:

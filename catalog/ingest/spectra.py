@@ -120,14 +120,12 @@ def _store(session: Session, record: SpectrumRecord, survey: str) -> bool:
             z_qso=float(record.z_qso))
         session.add(sightline)
         session.flush()
-    good = record.ivar > 0
-    snr = float(np.median(record.flux[good] * np.sqrt(record.ivar[good]))) if good.any() else None
     spectrum = Spectrum(
         sightline_id=sightline.id, plate=record.plate, mjd=record.mjd, fiber=record.fiber,
         source_path=str(Path(record.source_path).resolve()), source_format=record.file_format,
         sha256=record.sha256, n_pixels=record.n_pixels,
         wavelength_min_aa=float(10 ** record.loglam[0]),
-        wavelength_max_aa=float(10 ** record.loglam[-1]), snr_median=snr)
+        wavelength_max_aa=float(10 ** record.loglam[-1]), snr_median=record.snr_median)
     session.add(spectrum)
     session.flush()
     mask = None if record.and_mask is None else np.asarray(record.and_mask, "<i4").tobytes()

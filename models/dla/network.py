@@ -370,3 +370,44 @@ def train(
     if validation_windows is not None:
         metrics["validation"] = window_metrics(model, validation_windows)
     return model, metrics
+
+
+class EpochTrainer:
+    """Trains one model an epoch at a time on a different window set each epoch.
+
+    The optimiser is compiled once, so Adam's moments carry over between epochs; all
+    randomness follows ``seed`` as in :func:`train`.
+    """
+
+    def __init__(self, config: NetworkConfig, seed: int, model: Any | None = None,
+                 jit_compile: bool | str = "auto") -> None:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        self.config, self.seed = config, seed
+        self.model = build_window_model(config) if model is None else model
+        compile_model(self.model, config, jit_compile)
+        self.history: dict[str, list[float]] = {}
+        self.last: WindowSet | None = None
+
+    def fit_epoch(self, windows: WindowSet, epoch: int, batch_size: int = 256,
+                  callbacks: list[Any] | None = None) -> None:
+        """One pass over ``windows`` as epoch number ``epoch`` (0-based)."""
+        y, w = _targets(windows)
+        history = self.model.fit(windows.x, y, sample_weight=w, initial_epoch=epoch,
+                                 epochs=epoch + 1, batch_size=batch_size, verbose=0,
+                                 shuffle=True, callbacks=callbacks)
+        for key, values in history.history.items():
+            self.history.setdefault(key, []).extend(float(v) for v in values)
+        self.last = windows
+
+    def metrics(self, validation: WindowSet | None = None) -> dict[str, Any]:
+        """Seed, epochs, loss history, and window metrics on the last epoch's windows
+        and on ``validation``."""
+        out: dict[str, Any] = {"seed": self.seed, "epochs": len(self.history.get("loss", [])),
+                               "history": self.history}
+        if self.last is not None:
+            out["train"] = window_metrics(self.model, self.last)
+        if validation is not None:
+            out["validation"] = window_metrics(self.model, validation)
+        return out

@@ -17,7 +17,7 @@ from .absorbers import AbsorberCatalog, PeakConfig, find_absorbers
 from .dense import predict_dense
 from .evaluation import DLAScore, score_dla_catalog
 from .mock import MockConfig, MockSightlines, generate_mock_sightlines
-from .network import NetworkConfig, WindowSet, train, windows_and_labels
+from .network import EpochTrainer, NetworkConfig, WindowSet, train, windows_and_labels
 from .preprocess import PreparedSightlines, prepare_mock
 
 Progress = Callable[[str, int, int], None]
@@ -34,6 +34,9 @@ class TrainingRecipe:
     chunk_sightlines: int = 500
     epochs: int = 6
     batch_size: int = 256
+    fresh_each_epoch: bool = False
+    """Draw ``n_train_sightlines`` new mocks for every epoch (no window is seen twice,
+    and only one epoch's windows are held in memory)."""
     network: NetworkConfig = field(default_factory=NetworkConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,21 +49,32 @@ def training_windows(recipe: TrainingRecipe, progress: Progress | None = None
                      ) -> tuple[WindowSet, WindowSet]:
     """Balanced training and validation windows from seeded mocks (generated in chunks)."""
     rng = np.random.default_rng(recipe.seed)
-    train_parts: list[WindowSet] = []
+    train_windows = mock_windows(recipe, rng, progress)
+    return train_windows, validation_windows(recipe, rng)
+
+
+def mock_windows(recipe: TrainingRecipe, rng: np.random.Generator,
+                 progress: Progress | None = None) -> WindowSet:
+    """Balanced windows from ``n_train_sightlines`` new mocks drawn from ``rng``."""
+    parts: list[WindowSet] = []
     done = 0
     while done < recipe.n_train_sightlines:
         n = min(recipe.chunk_sightlines, recipe.n_train_sightlines - done)
         mock = generate_mock_sightlines(n, rng)
         prepared = prepare_mock(mock, window_pixels=recipe.network.window_pixels)
-        train_parts.append(windows_and_labels(prepared, mock.truth, rng, recipe.network,
-                                              recipe.max_windows_per_chunk))
+        parts.append(windows_and_labels(prepared, mock.truth, rng, recipe.network,
+                                        recipe.max_windows_per_chunk))
         done += n
         if progress:
             progress("mock sightlines", done, recipe.n_train_sightlines)
+    return concatenate(parts)
+
+
+def validation_windows(recipe: TrainingRecipe, rng: np.random.Generator) -> WindowSet:
+    """Windows of ``n_validation_sightlines`` mocks drawn from ``rng``."""
     mock = generate_mock_sightlines(recipe.n_validation_sightlines, rng)
-    validation = windows_and_labels(prepare_mock(mock, window_pixels=recipe.network.window_pixels),
-                                    mock.truth, rng, recipe.network)
-    return concatenate(train_parts), validation
+    return windows_and_labels(prepare_mock(mock, window_pixels=recipe.network.window_pixels),
+                              mock.truth, rng, recipe.network)
 
 
 def concatenate(parts: list[WindowSet]) -> WindowSet:
@@ -69,12 +83,12 @@ def concatenate(parts: list[WindowSet]) -> WindowSet:
                         for name in WindowSet.__dataclass_fields__})
 
 
-def fingerprint(windows: WindowSet) -> str:
-    """sha256 of the ordered training inputs and labels."""
-    digest = hashlib.sha256()
+def fingerprint(windows: WindowSet, digest: Any | None = None) -> str:
+    """sha256 of the ordered training inputs and labels (fed into ``digest`` when given)."""
+    digest = hashlib.sha256() if digest is None else digest
     for name in ("x", "is_dla", "offset", "log_nhi"):
         digest.update(np.ascontiguousarray(getattr(windows, name)).tobytes())
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
 def train_recipe(
@@ -83,12 +97,34 @@ def train_recipe(
 ) -> tuple[Any, dict[str, Any], str]:
     """Train per ``recipe`` (continuing ``model`` when given, whose architecture must be
     ``recipe.network``); returns (model, metrics, training-set fingerprint)."""
+    if recipe.fresh_each_epoch:
+        return _train_fresh_each_epoch(recipe, progress, callbacks, model)
     windows, validation = training_windows(recipe, progress)
     model, metrics = train(windows, recipe.network, seed=recipe.seed, epochs=recipe.epochs,
                            batch_size=recipe.batch_size, validation_windows=validation,
                            callbacks=callbacks, model=model)
     metrics["n_train_windows"] = len(windows)
     return model, metrics, fingerprint(windows)
+
+
+def _train_fresh_each_epoch(
+    recipe: TrainingRecipe, progress: Progress | None, callbacks: list[Any] | None,
+    model: Any | None,
+) -> tuple[Any, dict[str, Any], str]:
+    rng = np.random.default_rng(recipe.seed)
+    validation = validation_windows(recipe, rng)
+    digest = hashlib.sha256()
+    trainer = EpochTrainer(recipe.network, recipe.seed, model)
+    n_windows = 0
+    for epoch in range(recipe.epochs):
+        windows = mock_windows(recipe, rng, progress)
+        fingerprint(windows, digest)
+        n_windows += len(windows)
+        trainer.fit_epoch(windows, epoch, recipe.batch_size, callbacks)
+        del windows
+    metrics = trainer.metrics(validation)
+    metrics["n_train_windows"] = n_windows
+    return trainer.model, metrics, str(digest.hexdigest())
 
 
 @dataclass(frozen=True)

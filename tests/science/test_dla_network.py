@@ -200,3 +200,27 @@ def test_trained_tiny_network_finds_mock_dlas_end_to_end(tiny_training) -> None:
     assert score.completeness_hi > 0.8 and score.completeness_dla > 0.6
     assert abs(score.mean_dz) < 0.002 and score.sigma_dz < 0.006
     assert score.sigma_dlog_nhi < 0.4
+
+
+def test_fresh_mocks_each_epoch_are_new_windows_and_reproducible() -> None:
+    from models.dla.recipe import TrainingRecipe, mock_windows, train_recipe, validation_windows
+
+    recipe = TrainingRecipe(seed=3, n_train_sightlines=8, n_validation_sightlines=4,
+                            chunk_sightlines=4, epochs=2, batch_size=64,
+                            fresh_each_epoch=True, network=TINY_CONFIG)
+    rng = np.random.default_rng(recipe.seed)
+    validation_windows(recipe, rng)
+    first, second = mock_windows(recipe, rng), mock_windows(recipe, rng)
+    assert not np.array_equal(first.x[:10], second.x[:10])
+    a, ma, fa = train_recipe(recipe)
+    b, mb, fb = train_recipe(recipe)
+    assert fa == fb and ma["history"] == mb["history"]
+    assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights(), strict=True))
+    assert len(ma["history"]["loss"]) == ma["epochs"] == 2
+    assert ma["n_train_windows"] == len(first) + len(second)
+    steps = sum(-(-len(w) // recipe.batch_size) for w in (first, second))
+    import keras
+
+    assert int(keras.ops.convert_to_numpy(a.optimizer.iterations)) == steps
+    _, _, same_data = train_recipe(replace(recipe, fresh_each_epoch=False))
+    assert same_data != fa
