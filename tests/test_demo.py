@@ -61,3 +61,20 @@ def test_demo_runs_twice_and_publishes(database_url: str, tmp_path: Path) -> Non
         assert session.execute(sa.select(sa.func.count()).select_from(Job).where(
             Job.state != "done")).scalar() == 0
     db.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_demo_says_when_the_real_spectra_are_absent(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from workers import demo
+
+    monkeypatch.setattr(demo, "REAL_BOSS", tmp_path / "no-such-folder")
+    console = Console(record=True, width=200)
+    report = demo.DemoReport()
+    demo._ingest_spectra(db, tmp_path / "mocks", 3, report, console)
+    text = console.export_text()
+    assert f"no real BOSS spectra at {tmp_path / 'no-such-folder'}" in text
+    assert report.ingested["spectra"] == 3

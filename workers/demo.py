@@ -131,6 +131,8 @@ def _ingest_spectra(db: Database, folder: Path, n: int, report: DemoReport,
     sources: list[str | Path] = [folder]
     if REAL_BOSS.is_dir():
         sources.append(REAL_BOSS)
+    else:
+        console.print(f"no real BOSS spectra at {REAL_BOSS}: the DLA release holds mocks only")
     summary = ingest_spectra(db, sources)
     report.ingested["spectra"] = summary.rows_loaded
     report.ingested["spectra already in the catalogue"] = sum(f.rows_merged for f in summary.files)
