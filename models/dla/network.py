@@ -384,11 +384,10 @@ class EpochTrainer:
         import keras
 
         keras.utils.set_random_seed(seed)
-        self.config, self.seed = config, seed
+        self.seed = seed
         self.model = build_window_model(config) if model is None else model
         compile_model(self.model, config, jit_compile)
         self.history: dict[str, list[float]] = {}
-        self.last: WindowSet | None = None
 
     def fit_epoch(self, windows: WindowSet, epoch: int, batch_size: int = 256,
                   callbacks: list[Any] | None = None) -> None:
@@ -399,15 +398,15 @@ class EpochTrainer:
                                  shuffle=True, callbacks=callbacks)
         for key, values in history.history.items():
             self.history.setdefault(key, []).extend(float(v) for v in values)
-        self.last = windows
 
-    def metrics(self, validation: WindowSet | None = None) -> dict[str, Any]:
-        """Seed, epochs, loss history, and window metrics on the last epoch's windows
-        and on ``validation``."""
+    def metrics(self, validation: WindowSet | None = None,
+                last: WindowSet | None = None) -> dict[str, Any]:
+        """Seed, epochs, loss history, and window metrics on ``last`` (the last epoch's
+        windows) and on ``validation``."""
         out: dict[str, Any] = {"seed": self.seed, "epochs": len(self.history.get("loss", [])),
                                "history": self.history}
-        if self.last is not None:
-            out["train"] = window_metrics(self.model, self.last)
+        if last is not None:
+            out["train"] = window_metrics(self.model, last)
         if validation is not None:
             out["validation"] = window_metrics(self.model, validation)
         return out

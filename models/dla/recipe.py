@@ -116,13 +116,14 @@ def _train_fresh_each_epoch(
     digest = hashlib.sha256()
     trainer = EpochTrainer(recipe.network, recipe.seed, model)
     n_windows = 0
+    windows: WindowSet | None = None
     for epoch in range(recipe.epochs):
+        windows = None  # the previous epoch's windows go before the next are drawn
         windows = mock_windows(recipe, rng, progress if epoch == 0 else None)
         fingerprint(windows, digest)
         n_windows += len(windows)
         trainer.fit_epoch(windows, epoch, recipe.batch_size, callbacks)
-        del windows
-    metrics = trainer.metrics(validation)
+    metrics = trainer.metrics(validation, windows)
     metrics["n_train_windows"] = n_windows
     return trainer.model, metrics, str(digest.hexdigest())
 
