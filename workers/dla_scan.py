@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.formats.spectra import SpectrumFormatError, SpectrumRecord, read_spectrum
-from catalog.ingest.spectra import expand_paths
+from catalog.ingest.spectra import expand_paths, highest_snr
 from catalog.shipped import ShippedModel, shipped_model
 from catalog.tableio import write_table
 
@@ -33,22 +33,12 @@ class ScanResult:
 def best_observations(observations: Sequence[tuple[int | None, float | None]]) -> list[int]:
     """Indices (in input order) of the spectra to search, given (thing_id, median S/N) of
     each: of several observations of one quasar (same positive THING_ID) only the one
-    with the highest S/N, as ``infer dla`` chooses (an unmeasured S/N ranks lowest);
-    spectra without a THING_ID are all kept."""
-    import math
-
-    def rank(i: int) -> float:
-        snr = observations[i][1]
-        return snr if snr is not None and math.isfinite(snr) else -math.inf
-
-    best: dict[int, int] = {}
-    kept: list[int] = []
-    for i, (thing_id, _) in enumerate(observations):
-        if thing_id is None or thing_id <= 0:
-            kept.append(i)
-        elif thing_id not in best or rank(i) > rank(best[thing_id]):
-            best[thing_id] = i
-    return sorted([*kept, *best.values()])
+    with the highest S/N, by the rule ``infer dla`` uses; spectra without a THING_ID are
+    all kept."""
+    identified = [i for i, (thing_id, _) in enumerate(observations) if thing_id and thing_id > 0]
+    chosen = highest_snr([observations[i] for i in identified])
+    kept = set(range(len(observations))) - set(identified)
+    return sorted(kept | {identified[k] for k in chosen.values()})
 
 
 def load_shipped_dla(folder: Path | None = None) -> tuple[Any, Any, ShippedModel]:

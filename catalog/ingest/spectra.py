@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import glob
 import hashlib
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import sqlalchemy as sa
@@ -21,6 +23,8 @@ from catalog.ingest.report import FileOutcome, IngestSummary, InputError
 from catalog.schema import Sightline, Spectrum, SpectrumPixels
 from catalog.sky import healpix_29
 from catalog.surveys import survey_id
+
+K = TypeVar("K", bound=Hashable)
 
 FITS_SUFFIXES = (".fits", ".fit", ".fits.gz")
 DEFAULT_SURVEY = {"boss": "boss", "dr7": "sdss-dr7", "table": "spectra"}
@@ -151,12 +155,22 @@ def best_spectra(session: Session, sightline_ids: Sequence[int]) -> dict[int, in
         sa.select(Spectrum.sightline_id, Spectrum.id, Spectrum.snr_median)
         .where(Spectrum.sightline_id.in_(list(sightline_ids)))
     ).all()
-    best: dict[int, tuple[float, int]] = {}
-    for sightline_id, spectrum_id, snr in rows:
-        score = float(snr) if snr is not None else -1.0
-        if sightline_id not in best or score > best[sightline_id][0]:
-            best[sightline_id] = (score, spectrum_id)
-    return {k: v[1] for k, v in best.items()}
+    chosen = highest_snr([(sightline_id, snr) for sightline_id, _, snr in rows])
+    return {key: rows[i][1] for key, i in chosen.items()}
 
 
-__all__ = ["best_spectra", "expand_paths", "ingest_spectra", "load_pixels", "sightline_key"]
+def highest_snr(observations: Sequence[tuple[K, float | None]]) -> dict[K, int]:
+    """For each key (a sightline, a THING_ID), the index of its observation with the
+    highest median S/N; an unmeasured (None or NaN) S/N ranks lowest, ties keep the first."""
+    def rank(snr: float | None) -> float:
+        return float(snr) if snr is not None and math.isfinite(snr) else -math.inf
+
+    best: dict[K, int] = {}
+    for i, (key, snr) in enumerate(observations):
+        if key not in best or rank(snr) > rank(observations[best[key]][1]):
+            best[key] = i
+    return best
+
+
+__all__ = ["best_spectra", "expand_paths", "highest_snr", "ingest_spectra", "load_pixels",
+           "sightline_key"]
