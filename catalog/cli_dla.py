@@ -98,24 +98,35 @@ def evaluate_dla(
     z_qso_from: Annotated[Path | None, typer.Option(
         help="Quasar catalogue whose redshifts (a Z, Z_QSO or ZEM column, 2.2-5) the mocks "
              "take, so the test set looks like your survey (default: uniform 2.2-5).")] = None,
+    like_parks18: Annotated[bool, typer.Option(
+        help="Mocks shaped like Parks's test set: a DLA in every sightline, no sub-DLAs, "
+             "quasar redshifts and DLA column densities drawn from the --parks18 files.")] = False,
 ) -> None:
     """Completeness, purity, σ(Δz) and σ(Δlog N_HI) on held-out mocks, beside Parks+2018.
 
     Example: galcat evaluate dla --n 2000 --out eval-dla/ --z-qso-from DR12Q.fits
+    (like for like with the anchor: galcat evaluate dla --like-parks18)
     """
     from workers.dla_evaluate import evaluate_dla as run
+    from workers.dla_evaluate import parks18_like_population
     from workers.dla_scan import load_shipped_dla
 
+    if like_parks18 and z_qso_from is not None:
+        fail(ValueError("choose one of --like-parks18 and --z-qso-from"))
+    if like_parks18 and not parks18.exists():
+        fail(ValueError(f"--like-parks18 needs the Parks+2018 test files; {parks18} is absent"))
     sample = _redshifts(z_qso_from) if z_qso_from is not None else ()
+    population = parks18_like_population(parks18) if like_parks18 else None
     model, network, _ = load_shipped_dla(model_dir)
     result = run(model, network, out, n, seed, parks18_dir=parks18 if parks18.exists() else None,
-                 z_qso_sample=sample)
+                 z_qso_sample=sample, population=population)
     for row in result.summary:
         console.print(
             f"{row['model']}: completeness {row['completeness_dla']:.3f} (as H I "
             f"{row['completeness_hi']:.3f}), false DLAs per 100 sightlines "
             f"{row['false_dla_per_100_sightlines']:.2f}, σ(Δz) {row['sigma_dz']:.4f}, "
-            f"σ(Δlog N_HI) {row['sigma_dlog_nhi']:.3f}", markup=False)
+            f"σ(Δlog N_HI) {row['sigma_dlog_nhi']:.3f} (mean {row['mean_dlog_nhi']:+.3f})",
+            markup=False)
     console.print("wrote " + ", ".join(str(p) for p in result.files))
 
 

@@ -154,6 +154,29 @@ def train_dla(
     submit_job("train", params, base, None, wait, local)
 
 
+@train_app.command("dla-calibration")
+def train_dla_calibration(
+    base: Annotated[str, typer.Option("--from", help="The DLA model to calibrate (dla@N).")],
+    sightlines: Annotated[int, typer.Option(help="Mock sightlines to fit on.")] = 4000,
+    seed: Annotated[int, typer.Option(help="Seed of those mocks (keep it apart from "
+                                      "evaluate's 20181).")] = 777,
+    n_eval: Annotated[int, typer.Option(help="Held-out mock sightlines scored.")] = 1000,
+    name: Annotated[str, typer.Option(help="Registry name of the new version.")] = "dla",
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Fit a DLA model's log N_HI calibration on fresh mocks; register it as a new
+    version with the same weights, so its estimates are unbiased against the truth.
+
+    Example: galcat train dla-calibration --from dla@1 --sightlines 4000 --seed 777 --local
+    """
+    command = (f"galcat train dla-calibration --from {base} --sightlines {sightlines} "
+               f"--seed {seed} --n-eval {n_eval} --name {name}")
+    params = {"task": "dla_calibration", "name": name, "n_eval": n_eval, "command": command,
+              "seed": seed, "n_sightlines": sightlines}
+    submit_job("train", params, base, None, wait, local)
+
+
 @infer_app.command("toy")
 def infer_toy(
     model: Annotated[str, typer.Option(help="Model reference: toy, toy@latest, toy@3.")] = "toy",

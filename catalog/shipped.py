@@ -58,13 +58,16 @@ def shipped_model(name: str, folder: Path = SHIPPED_DIR) -> ShippedModel:
     raise RegistryError(f"no shipped model {name!r} in {folder}")
 
 
-def register_shipped(session: Session, artifacts_dir: Path) -> list[ModelVersion]:
-    """Register shipped models whose weights are not in the registry yet."""
+def register_shipped(session: Session, artifacts_dir: Path,
+                     folder: Path = SHIPPED_DIR) -> list[ModelVersion]:
+    """Register shipped models not in the registry yet: a version is the same when its
+    weights and the command that made it are (a recalibration keeps the weights)."""
     added = []
-    for model in shipped_models():
+    for model in shipped_models(folder):
         known = session.execute(sa.select(ModelVersion.id).where(
             ModelVersion.name == model.name,
-            ModelVersion.weights_sha256 == model.record["weights_sha256"])).first()
+            ModelVersion.weights_sha256 == model.record["weights_sha256"],
+            ModelVersion.command.is_not_distinct_from(model.record.get("command")))).first()
         if known is None:
             r = model.record
             added.append(register(session, artifacts_dir, model.name, r["task"],

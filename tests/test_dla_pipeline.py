@@ -188,6 +188,45 @@ def test_evaluate_on_a_survey_redshift_distribution(tiny_dla: Path, tmp_path: Pa
     assert bad.exit_code == 1 and "no quasar redshift column" in bad.output
 
 
+def test_parks18_like_mocks_follow_the_anchors_test_set() -> None:
+    from catalog.formats.parks18 import TRUTH_FILE, read_parks18_truth
+    from models.dla.mock import generate_mock_sightlines
+    from workers.dla_evaluate import parks18_like_population
+
+    folder = shared_data("parks18")
+    config = parks18_like_population(folder)
+    parks = read_parks18_truth(folder / TRUTH_FILE)
+    assert config.extra_absorbers_mean == pytest.approx(parks.size / 10_000 - 1.0)
+    mock = generate_mock_sightlines(400, 11, config)
+    dlas = mock.truth[mock.truth["kind"] == "DLA"]
+    assert not np.any(mock.truth["kind"] == "SUBDLA")
+    assert np.all(np.isin(mock.z_qso, config.z_qso_sample))
+    assert np.all(np.isin(dlas["log_nhi"], parks["log_nhi"]))
+    has_room = np.unique(dlas["sightline"]).size
+    assert has_room >= 0.95 * 400
+    assert dlas.size / has_room == pytest.approx(parks.size / 10_000, abs=0.08)
+
+
+def test_evaluate_like_parks18_from_the_command_line(tiny_dla: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from catalog.cli import app
+
+    parks18 = shared_data("parks18")
+    out = tmp_path / "eval"
+    args = ["evaluate", "dla", "--n", "30", "--seed", "2", "--model-dir", str(tiny_dla),
+            "--out", str(out), "--parks18", str(parks18)]
+    result = CliRunner().invoke(app, [*args, "--like-parks18"])
+    assert result.exit_code == 0, result.output
+    summary = Table.read(out / "dla_summary.ecsv")
+    assert summary["n_true_dla"][0] >= summary["n_sightlines"][0]
+    both = CliRunner().invoke(app, [*args, "--like-parks18", "--z-qso-from", str(out)])
+    assert both.exit_code == 1 and "choose one of" in both.output
+    absent = CliRunner().invoke(app, [*args[:-2], "--parks18", str(tmp_path / "nowhere"),
+                                      "--like-parks18"])
+    assert absent.exit_code == 1 and "is absent" in absent.output
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_train_dla_job_registers_a_model_and_can_continue_it(
     db: Database, galcat_env: dict[str, str]
@@ -220,3 +259,64 @@ def test_train_dla_job_registers_a_model_and_can_continue_it(
         {k: v for k, v in net1.items() if k != "learning_rate"}
     assert "completeness_dla" in v2.metrics["held_out_snr_ge_5"]
     assert v2.hyperparameters["fresh_each_epoch"] and len(v2.metrics["history"]["loss"]) == 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_calibration_job_registers_the_same_weights_with_a_fitted_calibration(
+    db: Database, galcat_env: dict[str, str]
+) -> None:
+    from catalog.schema import ModelVersion
+    from catalog.shipped import shipped_model
+
+    settings = load_settings()
+    shipped = shipped_model("dla")
+    record = shipped.record
+    raw_network = {**record["hyperparameters"]["network"], "log_nhi_calibration": []}
+    with db.session() as session:
+        register(session, settings.artifacts_dir, "dla-cal", "dla", shipped.verified_weights(),
+                 {**record["hyperparameters"], "network": raw_network},
+                 record.get("training_fingerprint"), {})
+    job = run_locally(settings, "train", {"task": "dla_calibration", "name": "dla-cal",
+                                          "seed": 3, "n_sightlines": 1000, "n_eval": 50},
+                      model="dla-cal@1")
+    assert job.status().state == "done", job.status().error
+    with db.new_session() as session:
+        v1, v2 = session.execute(sa.select(ModelVersion).where(
+            ModelVersion.name == "dla-cal").order_by(ModelVersion.version)).scalars().all()
+    assert v2.weights_sha256 == v1.weights_sha256
+    assert v2.hyperparameters["calibrated_from"] == "dla-cal@1"
+    knots = v2.hyperparameters["network"]["log_nhi_calibration"]
+    assert len(knots) >= 2 and knots == v2.metrics["calibration"]["knots"]
+    assert {k: v for k, v in v2.hyperparameters["network"].items()
+            if k != "log_nhi_calibration"} == {k: v for k, v in raw_network.items()
+                                               if k != "log_nhi_calibration"}
+    before = v2.metrics["calibration"]["bias_before"]
+    after = v2.metrics["calibration"]["bias_after_in_sample"]
+    filled = [i for i, row in enumerate(before) if row["n"] >= 30]
+    assert filled
+    assert max(abs(after[i]["mean"]) for i in filled) < max(abs(before[i]["mean"]) for i in filled)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_training_on_from_a_calibrated_model_drops_the_stale_calibration(
+    db: Database, galcat_env: dict[str, str], tiny_dla: Path
+) -> None:
+    import json
+
+    from catalog.schema import ModelVersion
+
+    settings = load_settings()
+    record = json.loads((tiny_dla / "model.json").read_text())
+    network = {**record["hyperparameters"]["network"],
+               "log_nhi_calibration": [[20.0, 20.1], [21.0, 21.2]]}
+    with db.session() as session:
+        register(session, settings.artifacts_dir, "dla-tiny-cal", "dla", tiny_dla / "dla.keras",
+                 {"network": network}, None, {})
+    job = run_locally(settings, "train", {
+        "task": "dla", "name": "dla-tiny-cal", "n_eval": 8,
+        "recipe": {"seed": 5, "n_train_sightlines": 12, "epochs": 1}}, model="dla-tiny-cal@1")
+    assert job.status().state == "done", job.status().error
+    with db.new_session() as session:
+        v2 = session.execute(sa.select(ModelVersion).where(
+            ModelVersion.name == "dla-tiny-cal", ModelVersion.version == 2)).scalar_one()
+    assert v2.hyperparameters["network"]["log_nhi_calibration"] == []

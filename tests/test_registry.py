@@ -45,3 +45,30 @@ def test_weights_in_the_catalog_that_do_not_match_their_hash_are_refused(
         with pytest.raises(RegistryError, match="do not match"):
             verified_weights(tmp_path / "host-b", version, session)
     assert not list((tmp_path / "host-b").rglob("*.keras"))
+
+
+def test_shipped_models_register_once_and_again_when_recalibrated(
+    db: Database, tmp_path: Path
+) -> None:
+    import json
+
+    from catalog.registry import sha256_file
+    from catalog.shipped import RECORD, register_shipped
+
+    folder = tmp_path / "shipped" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "toy.keras").write_bytes(b"weights" * 100)
+    record = {"name": "toy", "task": "toy", "weights_file": "toy.keras",
+              "weights_sha256": sha256_file(folder / "toy.keras"),
+              "hyperparameters": {"scale": 1.0}, "command": "galcat train toy --seed 1"}
+    (folder / RECORD).write_text(json.dumps(record))
+    store = tmp_path / "store"
+    with db.session() as session:
+        assert [v.version for v in register_shipped(session, store, folder.parent)] == [1]
+    with db.session() as session:
+        assert register_shipped(session, store, folder.parent) == []
+    record.update(hyperparameters={"scale": 1.1}, command="galcat train toy-calibration")
+    (folder / RECORD).write_text(json.dumps(record))
+    with db.session() as session:
+        added = register_shipped(session, store, folder.parent)
+        assert [(v.version, v.hyperparameters["scale"]) for v in added] == [(2, 1.1)]

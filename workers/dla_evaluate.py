@@ -25,12 +25,35 @@ class DlaEvaluation:
     files: list[Path]
 
 
+def parks18_like_population(folder: Path) -> Any:
+    """Mocks shaped like the Parks+2018 test set: every sightline holds a DLA (and as many
+    extra ones on average), no sub-DLAs, quasar redshifts and DLA column densities drawn
+    from that set's own files."""
+    from catalog.formats.parks18 import (
+        PREDICTIONS_FILE,
+        TRUTH_FILE,
+        read_parks18_predictions,
+        read_parks18_truth,
+    )
+    from models.dla.mock import MockConfig
+
+    truth = read_parks18_truth(folder / TRUTH_FILE)
+    predictions, n_sightlines = read_parks18_predictions(folder / PREDICTIONS_FILE)
+    per_sightline = np.unique(predictions[["sightline", "z_qso"]])
+    return MockConfig(z_qso_sample=tuple(float(z) for z in per_sightline["z_qso"]),
+                      log_nhi_dla_sample=tuple(float(n) for n in truth["log_nhi"]),
+                      absorber_sightline_fraction=1.0, dla_fraction=1.0,
+                      extra_absorbers_mean=truth.size / n_sightlines - 1.0)
+
+
 def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 2000,
                  seed: int = 20_181, snr_min: float = 5.0,
                  parks18_dir: Path | None = None,
-                 z_qso_sample: tuple[float, ...] = ()) -> DlaEvaluation:
-    """Score the model on ``n_sightlines`` fresh mocks (S/N ≥ ``snr_min``), their quasar
-    redshifts drawn from ``z_qso_sample`` when given (else uniform over 2.2–5)."""
+                 z_qso_sample: tuple[float, ...] = (),
+                 population: Any | None = None) -> DlaEvaluation:
+    """Score the model on ``n_sightlines`` fresh mocks (S/N ≥ ``snr_min``) of ``population``
+    (a ``MockConfig``; by default quasar redshifts drawn from ``z_qso_sample`` when given,
+    else uniform over 2.2–5)."""
     from astropy.table import Table
 
     from models.dla.evaluation import binned_fraction, match_nearest
@@ -38,8 +61,9 @@ def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 20
     from models.dla.recipe import evaluate_on_mocks
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    config = population or MockConfig(z_qso_sample=tuple(z_qso_sample))
     run = evaluate_on_mocks(model, network, n_sightlines, seed, snr_min=snr_min,
-                            mock_config=MockConfig(z_qso_sample=tuple(z_qso_sample)))
+                            mock_config=config)
     truth = run.truth[run.truth["log_nhi"] >= 20.3]
     index = run.score.match_index
     as_dla = (index >= 0) & (run.absorbers["type"][np.maximum(index, 0)] == "DLA")
@@ -56,12 +80,21 @@ def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 20
     binned["completeness"] = c_nhi.fraction
     binned["purity"] = p_nhi.fraction
     binned["n_true"] = c_nhi.n
+    binned["mean_dlog_nhi"], binned["sigma_dlog_nhi"] = _delta_by_log_nhi(
+        truth["log_nhi"], run.absorbers["log_nhi"], index)
     parks = _parks(parks18_dir) if parks18_dir else None
-    if parks is not None and parks18_dir is not None:
-        rows.append(_summary_row("Parks+2018 (published test set)", parks.summary(),
-                                 parks.n_sightlines, parks.n_true_dla))
-        pc = binned_fraction(_parks_truth_nhi(parks18_dir), parks.match_index >= 0, LOG_NHI_EDGES)
-        binned["parks18_completeness_hi"] = pc.fraction
+    if parks is not None:
+        score, parks_truth, parks_pred = parks
+        rows.append(_summary_row("Parks+2018 (published test set)", score.summary(),
+                                 score.n_sightlines, score.n_true_dla))
+        hit = score.match_index >= 0
+        parks_as_dla = hit & (parks_pred["type"][np.maximum(score.match_index, 0)] == "DLA")
+        binned["parks18_completeness"] = binned_fraction(parks_truth, parks_as_dla,
+                                                         LOG_NHI_EDGES).fraction
+        binned["parks18_completeness_hi"] = binned_fraction(parks_truth, hit,
+                                                            LOG_NHI_EDGES).fraction
+        binned["parks18_mean_dlog_nhi"], binned["parks18_sigma_dlog_nhi"] = _delta_by_log_nhi(
+            parks_truth, parks_pred["log_nhi"], score.match_index)
     by_snr = Table()
     by_snr["snr_lo"], by_snr["snr_hi"] = SNR_EDGES[:-1], SNR_EDGES[1:]
     by_snr["completeness"] = binned_fraction(snr[truth["sightline"]], as_dla, SNR_EDGES).fraction
@@ -104,15 +137,18 @@ def _by_z_qso(run: Any, as_dla: np.ndarray, snr_min: float) -> Any:
 
 
 SUMMARY_COLUMNS = ("model", "n_sightlines", "n_true_dla", "completeness_dla", "completeness_hi",
-                   "purity", "false_dla_per_100_sightlines", "sigma_dz", "sigma_dlog_nhi")
+                   "purity", "false_dla_per_100_sightlines", "sigma_dz", "sigma_dlog_nhi",
+                   "mean_dlog_nhi")
 
 
 def _summary_row(name: str, s: dict[str, float], n_sightlines: int, n_true: int) -> tuple[Any, ...]:
     return (name, n_sightlines, n_true, s["completeness_dla"], s["completeness_hi"], s["purity"],
-            s["false_dla_per_100_sightlines"], s["sigma_dz"], s["sigma_dlog_nhi"])
+            s["false_dla_per_100_sightlines"], s["sigma_dz"], s["sigma_dlog_nhi"],
+            s["mean_dlog_nhi"])
 
 
-def _parks(folder: Path) -> Any:
+def _parks(folder: Path) -> tuple[Any, np.ndarray, np.ndarray] | None:
+    """(score, true log N_HI of its DLAs, predictions) of Parks's published test set."""
     from catalog.formats.parks18 import (
         PREDICTIONS_FILE,
         TRUTH_FILE,
@@ -125,15 +161,24 @@ def _parks(folder: Path) -> Any:
         return None
     truth = read_parks18_truth(folder / TRUTH_FILE)
     pred, n = read_parks18_predictions(folder / PREDICTIONS_FILE)
-    return score_dla_catalog(truth["sightline"], truth["z_abs"], truth["log_nhi"],
-                             pred["sightline"], pred["z_dla"], pred["log_nhi"], pred["type"], n)
+    score = score_dla_catalog(truth["sightline"], truth["z_abs"], truth["log_nhi"],
+                              pred["sightline"], pred["z_dla"], pred["log_nhi"], pred["type"], n)
+    return score, np.asarray(truth["log_nhi"][truth["log_nhi"] >= 20.3]), pred
 
 
-def _parks_truth_nhi(folder: Path) -> np.ndarray:
-    from catalog.formats.parks18 import TRUTH_FILE, read_parks18_truth
-
-    truth = read_parks18_truth(folder / TRUTH_FILE)
-    return np.asarray(truth["log_nhi"][truth["log_nhi"] >= 20.3])
+def _delta_by_log_nhi(true_log_nhi: np.ndarray, estimates: np.ndarray, match_index: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and scatter of estimate − truth (dex) of matched DLAs per bin of true log N_HI."""
+    hit = match_index >= 0
+    true = np.asarray(true_log_nhi, dtype=np.float64)[hit]
+    delta = np.asarray(estimates, dtype=np.float64)[match_index[hit]] - true
+    which = np.digitize(true, LOG_NHI_EDGES) - 1
+    mean = np.full(LOG_NHI_EDGES.size - 1, np.nan)
+    sigma = np.full(LOG_NHI_EDGES.size - 1, np.nan)
+    for k in range(mean.size):
+        if np.any(which == k):
+            mean[k], sigma[k] = delta[which == k].mean(), delta[which == k].std()
+    return mean, sigma
 
 
 def _plots(out_dir: Path, binned: Any, by_snr: Any, run: Any) -> list[Path]:
@@ -143,15 +188,26 @@ def _plots(out_dir: Path, binned: Any, by_snr: Any, run: Any) -> list[Path]:
     import matplotlib.pyplot as plt
 
     centres = 0.5 * (binned["log_nhi_lo"] + binned["log_nhi_hi"])
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (ax, bias_ax) = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 2]})
     ax.plot(centres, binned["completeness"], "o-", label="galcat: completeness (as DLA)")
     ax.plot(centres, binned["purity"], "s--", label="galcat: purity")
+    bias_ax.errorbar(centres - 0.01, binned["mean_dlog_nhi"], binned["sigma_dlog_nhi"], fmt="o",
+                     capsize=3, label="galcat (held-out mocks)")
     if "parks18_completeness_hi" in binned.colnames:
+        ax.plot(centres, binned["parks18_completeness"], "v-.",
+                label="Parks+2018: completeness (as DLA)")
         ax.plot(centres, binned["parks18_completeness_hi"], "^:",
                 label="Parks+2018: completeness (as H I)")
-    ax.set(xlabel="log N_HI [cm$^{-2}$]", ylabel="fraction", ylim=(0, 1.02),
+        bias_ax.errorbar(centres + 0.01, binned["parks18_mean_dlog_nhi"],
+                         binned["parks18_sigma_dlog_nhi"], fmt="v", capsize=3,
+                         label="Parks+2018 (its test set)")
+    ax.set(ylabel="fraction", ylim=(0, 1.02),
            title="DLA completeness and purity on held-out mocks (S/N ≥ 5)")
     ax.legend(loc="lower right", fontsize=8)
+    bias_ax.axhline(0.0, color="0.5", lw=0.8)
+    bias_ax.set(xlabel="true log N_HI [cm$^{-2}$]", ylabel="Δlog N_HI (mean ± σ)")
+    bias_ax.legend(loc="lower left", fontsize=8)
     nhi_png = out_dir / "completeness_vs_log_nhi.png"
     fig.tight_layout()
     fig.savefig(nhi_png, dpi=110)

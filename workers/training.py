@@ -19,7 +19,7 @@ def run_training(ctx: JobContext) -> None:
     """Train the model named by ``parameters['task']`` and register it."""
     import importlib
 
-    for module in ("workers.galaxy_training",):
+    for module in ("workers.galaxy_training", "workers.dla_calibration"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -59,7 +59,8 @@ def _train_dla(ctx: JobContext) -> None:
             base = session.get(ModelVersion, ctx.model_version_id)
             if base is None or base.task != "dla":
                 raise ValueError("--from must name a registered DLA model (dla@N)")
-            network = NetworkConfig.from_dict(base.hyperparameters["network"])
+            network = replace(NetworkConfig.from_dict(base.hyperparameters["network"]),
+                              log_nhi_calibration=())
             base_model = load_model(ctx.settings, base)
             parent = {"model": f"{base.name}@{base.version}",
                       "weights_sha256": base.weights_sha256,

@@ -10,7 +10,8 @@
 4. For each peak: confidence = min(1, unsmoothed 5-pixel vote sum); position = vote
    centroid within ±3 pixels; log N_HI = probability-weighted mean (and standard
    deviation, ``log_nhi_err``) of the predictions of the windows that voted within
-   ±``nhi_vote_radius`` pixels of the peak.
+   ±``nhi_vote_radius`` pixels of the peak, then calibrated against the truth when the
+   model carries a calibration (:mod:`models.dla.calibration`).
 5. Type: ``LYB`` when the peak lies within ``lyb_tolerance_pixels`` of the Lyβ of a
    stronger peak (log N_HI larger by ≥ 0.3), else ``DLA`` (log N_HI ≥ 20.3) or ``SUBDLA``.
 """
@@ -23,8 +24,10 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 from scipy.signal import medfilt
 
+from .calibration import calibrate_log_nhi, calibration_slope
 from .constants import BOSS_DLOGLAM, LOG_NHI_DLA_MIN, LYA, LYB
 from .dense import DensePredictions
+from .network import NetworkConfig
 from .preprocess import PreparedSightlines
 
 ABSORBER_DTYPE = np.dtype(
@@ -64,11 +67,18 @@ class PeakConfig:
     nhi_vote_radius: float = 5.0
     lyb_tolerance_pixels: float = 15.0
     lyb_min_nhi_difference: float = 0.3
+    log_nhi_calibration: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def for_offset_range(cls, offset_range_pixels: float) -> PeakConfig:
         """Scale Parks's 80 votes (for ±60-pixel offsets) to another offset range."""
         return cls(votes_per_unit=80.0 * (2 * offset_range_pixels + 1) / 121.0)
+
+    @classmethod
+    def for_network(cls, network: NetworkConfig) -> PeakConfig:
+        """The votes scale of the network's offset range and its log N_HI calibration."""
+        return cls(votes_per_unit=cls.for_offset_range(network.offset_range_pixels).votes_per_unit,
+                   log_nhi_calibration=network.log_nhi_calibration)
 
 
 @dataclass(frozen=True)
@@ -162,6 +172,9 @@ def sightline_absorbers(
         if not np.isfinite(nhi):
             near = slice(max(0, peak - 30), peak + 30)
             nhi, nhi_err = float(np.mean(log_nhi[near])), float(np.std(log_nhi[near]))
+        if config.log_nhi_calibration:
+            nhi_err *= float(calibration_slope(nhi, config.log_nhi_calibration))
+            nhi = float(calibrate_log_nhi(nhi, config.log_nhi_calibration))
         z = 10.0 ** ((pixel_first + centre) * BOSS_DLOGLAM) / LYA.wavelength_aa - 1.0
         rows.append((0, z, nhi, nhi_err, min(1.0, float(conv_sum[peak])), "", centre))
     out = np.array(rows, dtype=ABSORBER_DTYPE)

@@ -131,6 +131,7 @@ class DLAScore:
             "sigma_dz": self.sigma_dz,
             "rms_dz": self.rms_dz,
             "sigma_dlog_nhi": self.sigma_dlog_nhi,
+            "mean_dlog_nhi": self.mean_dlog_nhi,
         }
 
 

@@ -83,6 +83,8 @@ class MockConfig:
     extra_absorbers_mean: float = 0.3
     dla_fraction: float = 0.75
     log_nhi_dla_range: tuple[float, float] = (LOG_NHI_DLA_MIN, 22.5)
+    log_nhi_dla_sample: tuple[float, ...] = ()
+    """When given, DLA column densities are drawn from these values instead of f(N)."""
     log_nhi_subdla_range: tuple[float, float] = (19.5, LOG_NHI_DLA_MIN)
     log_nhi_lls_range: tuple[float, float] = (17.5, 19.5)
     lls_incidence_scale: float = 1.0
@@ -255,11 +257,11 @@ def generate_mock_sightlines(
     counts = np.where(z_hi > z_lo, counts, 0)
     h_row, h_z = _place_absorbers(gen, counts, z_lo, z_hi, cfg.min_separation_pixels)
     h_is_dla = gen.random(h_row.size) < cfg.dla_fraction
-    h_nhi = np.where(
-        h_is_dla,
-        sample_log_nhi(gen, h_row.size, cfg.log_nhi_dla_range),
-        sample_log_nhi(gen, h_row.size, cfg.log_nhi_subdla_range),
-    )
+    if cfg.log_nhi_dla_sample:
+        dla_nhi = gen.choice(np.asarray(cfg.log_nhi_dla_sample, dtype=np.float64), h_row.size)
+    else:
+        dla_nhi = sample_log_nhi(gen, h_row.size, cfg.log_nhi_dla_range)
+    h_nhi = np.where(h_is_dla, dla_nhi, sample_log_nhi(gen, h_row.size, cfg.log_nhi_subdla_range))
     h_b = gen.uniform(15.0, 35.0, h_row.size)
 
     z_path_lo = lam_min / LYA.wavelength_aa - 1.0

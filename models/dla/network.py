@@ -55,6 +55,9 @@ class NetworkConfig:
     log_nhi_centre: float = 20.8
     offset_loss_weight: float = 1.0 / 60.0**2
     log_nhi_loss_weight: float = 1.0
+    log_nhi_calibration: tuple[tuple[float, float], ...] = ()
+    """(raw, calibrated) log N_HI knots applied to each absorber's estimate (see
+    :mod:`models.dla.calibration`); empty until ``galcat train dla-calibration`` fits them."""
 
     def stages(self) -> list[tuple[str, int, int]]:
         """(kind, kernel, stride) of each spatial stage, ending with the FC as a 'fc' stage."""
@@ -97,6 +100,8 @@ class NetworkConfig:
         """The inverse of ``to_dict`` (lists back to tuples)."""
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
                                   for k, v in values.items()}
+        kwargs["log_nhi_calibration"] = tuple(
+            (float(raw), float(cal)) for raw, cal in kwargs.get("log_nhi_calibration", ()))
         return cls(**kwargs)
 
 

@@ -20,4 +20,4 @@ def find_dlas(model: Any, network: NetworkConfig, spectra: Sequence[Spectrum],
     """Absorbers and searched ranges for spectra given as (log10 λ/Å, flux, ivar, z_qso)."""
     prepared = prepare_sightlines(spectra, window_pixels=network.window_pixels)
     return find_absorbers(predict_dense(model, network, prepared, batch_size), prepared,
-                          PeakConfig.for_offset_range(network.offset_range_pixels))
+                          PeakConfig.for_network(network))

@@ -149,7 +149,7 @@ def evaluate_on_mocks(
     mock = generate_mock_sightlines(n_sightlines, seed, mock_config)
     prepared = prepare_mock(mock, window_pixels=network.window_pixels)
     catalog = find_absorbers(predict_dense(model, network, prepared), prepared,
-                             PeakConfig.for_offset_range(network.offset_range_pixels))
+                             PeakConfig.for_network(network))
     keep = prepared.snr >= snr_min
     truth = mock.truth[keep[mock.truth["sightline"]]]
     found = catalog.absorbers[keep[catalog.absorbers["sightline"]]]
