@@ -130,6 +130,45 @@ def evaluate_dla(
     console.print("wrote " + ", ".join(str(p) for p in result.files))
 
 
+def evaluate_dla_bound(
+    out: Annotated[Path, typer.Option(help="Folder for tables and the PNG plot.")] = Path(
+        "eval-dla-bound"),
+    n: Annotated[int, typer.Option(help="Held-out mock sightlines.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out mocks.")] = 20_181,
+    parks18: Annotated[Path, typer.Option(help="Parks+2018 test-set folder.")] = PARKS18_DEFAULT,
+    like_parks18: Annotated[bool, typer.Option(
+        help="Mocks shaped like Parks's test set (see evaluate dla).")] = False,
+) -> None:
+    """The log N_HI precision no unbiased estimator can beat on held-out mocks, and the
+    completeness as DLA it would allow (every DLA assumed found).
+
+    Example: galcat evaluate dla-bound --n 2000 --out eval-dla-bound/
+    """
+    from rich.progress import Progress
+
+    from workers.dla_bound import evaluate_bound
+    from workers.dla_evaluate import parks18_like_population
+
+    if like_parks18 and not parks18.exists():
+        fail(ValueError(f"--like-parks18 needs the Parks+2018 test files; {parks18} is absent"))
+    population = parks18_like_population(parks18) if like_parks18 else None
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("true DLAs", total=None)
+        try:
+            result = evaluate_bound(out, n, seed, population=population,
+                                    progress=lambda done, total: bar.update(
+                                        task, completed=done, total=total))
+        except ValueError as exc:
+            fail(exc)
+    console.print(f"{result.summary.meta['n_dla']} true DLAs on sightlines with S/N ≥ 5:")
+    for row in result.summary:
+        console.print(
+            f"  {row['meaning']}: median σ(log N_HI) {row['median_sigma_log_nhi']:.3f} "
+            f"({row['median_sigma_log_nhi_20.3_20.5']:.3f} at 20.3-20.5), completeness as DLA "
+            f"of an unbiased estimator {row['ideal_completeness_dla']:.3f}", markup=False)
+    console.print("wrote " + ", ".join(str(p) for p in result.files))
+
+
 def _redshifts(path: Path) -> tuple[float, ...]:
     """Quasar redshifts in [2.2, 5] from a catalogue's Z / Z_QSO / ZEM column."""
     import numpy as np
@@ -158,5 +197,6 @@ def register(apps: dict[str, typer.Typer]) -> None:
     apps["infer"].command("dla")(infer_dla)
     apps["scan"].command("dla")(scan_dla)
     apps["evaluate"].command("dla")(evaluate_dla)
+    apps["evaluate"].command("dla-bound")(evaluate_dla_bound)
 
 

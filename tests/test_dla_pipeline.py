@@ -320,3 +320,27 @@ def test_training_on_from_a_calibrated_model_drops_the_stale_calibration(
         v2 = session.execute(sa.select(ModelVersion).where(
             ModelVersion.name == "dla-tiny-cal", ModelVersion.version == 2)).scalar_one()
     assert v2.hyperparameters["network"]["log_nhi_calibration"] == []
+
+
+def test_precision_bound_from_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from catalog.cli import app
+
+    out = tmp_path / "bound"
+    result = CliRunner().invoke(app, ["evaluate", "dla-bound", "--n", "60", "--seed", "3",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "completeness as DLA of an unbiased estimator" in result.output
+    table = Table.read(out / "dla_precision_bound.ecsv")
+    assert len(table) > 0 and np.all(table["log_nhi"] >= 20.3) and np.all(table["snr"] >= 5)
+    photon, forest, both = (np.asarray(table[f"sigma_log_nhi_{a}"])
+                            for a in ("photon", "forest", "forest_continuum"))
+    assert np.all(photon < forest) and np.all(forest < both)
+    summary = Table.read(out / "dla_precision_bound_summary.ecsv")
+    assert list(summary["ideal_completeness_dla"]) == sorted(summary["ideal_completeness_dla"],
+                                                              reverse=True)
+    assert (out / "dla_precision_bound.png").stat().st_size > 0
+    empty = CliRunner().invoke(app, ["evaluate", "dla-bound", "--n", "1", "--seed", "3",
+                                     "--out", str(out)])
+    assert empty.exit_code == 1 and "use more sightlines" in empty.output

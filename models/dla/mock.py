@@ -109,6 +109,8 @@ class MockSightlines:
     snr: np.ndarray
     continuum: np.ndarray
     truth: np.ndarray
+    amplitude: np.ndarray
+    """Power-law continuum at rest 1450 Å (the level ``snr`` refers to)."""
 
     def __len__(self) -> int:
         return int(self.z_qso.size)
@@ -222,6 +224,24 @@ def _lls_incidence(z: np.ndarray) -> np.ndarray:
     return np.asarray(1.9 * ((1.0 + z) / 4.7) ** 1.94)
 
 
+def resolution_sigma_pixels(resolution: float) -> float:
+    """Gaussian σ, in BOSS pixels, of the line-spread function at resolving power R."""
+    sigma_kms = SPEED_OF_LIGHT_KMS / resolution / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    return float(sigma_kms / BOSS_PIXEL_KMS)
+
+
+def noise_sigma(observed: np.ndarray, amplitude: np.ndarray, snr: np.ndarray,
+                loglam: np.ndarray) -> np.ndarray:
+    """Per-pixel noise σ (flux units): ``amplitude / snr`` at the continuum level, rising
+    as √(0.5 + 0.5 F/amplitude) with the signal and towards both ends of the spectrograph.
+    ``observed`` is (n, pixels); ``amplitude`` and ``snr`` are per sightline."""
+    lam = 10.0**loglam
+    throughput = 1.0 + 2.0 * np.exp(-(lam - 3600.0) / 250.0) + 0.5 * np.exp((lam - 10400.0) / 400.0)
+    relative = np.clip(observed / amplitude[:, None], 0.0, None)
+    return np.asarray((amplitude / snr)[:, None] * np.sqrt(0.5 + 0.5 * relative)
+                      * throughput[None, :])
+
+
 def generate_mock_sightlines(
     n_sightlines: int,
     rng: np.random.Generator | int,
@@ -281,16 +301,10 @@ def generate_mock_sightlines(
     if cfg.metals:
         tau += _metal_optical_depth(gen, pixel_first, n_pix, h_row, h_z, h_nhi, n)
 
-    sigma_pix = SPEED_OF_LIGHT_KMS / cfg.resolution / (2.0 * np.sqrt(2.0 * np.log(2.0)))
     observed = gaussian_filter1d(
-        continuum * np.exp(-tau), sigma_pix / BOSS_PIXEL_KMS, axis=1, mode="nearest"
+        continuum * np.exp(-tau), resolution_sigma_pixels(cfg.resolution), axis=1, mode="nearest"
     )
-
-    lam = 10.0**loglam
-    throughput = 1.0 + 2.0 * np.exp(-(lam - 3600.0) / 250.0) + 0.5 * np.exp((lam - 10400.0) / 400.0)
-    c1450 = amplitude
-    relative = np.clip(observed / c1450[:, None], 0.0, None)
-    sigma = (c1450 / snr)[:, None] * np.sqrt(0.5 + 0.5 * relative) * throughput[None, :]
+    sigma = noise_sigma(observed, amplitude, snr, loglam)
     flux = observed + sigma * gen.standard_normal((n, n_pix))
     ivar = 1.0 / sigma**2
 
@@ -327,4 +341,5 @@ def generate_mock_sightlines(
         snr=snr,
         continuum=continuum.astype(np.float32),
         truth=truth,
+        amplitude=amplitude,
     )
