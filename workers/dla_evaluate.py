@@ -32,18 +32,17 @@ def parks18_like_population(folder: Path) -> Any:
     from catalog.formats.parks18 import (
         PREDICTIONS_FILE,
         TRUTH_FILE,
-        read_parks18_predictions,
+        read_parks18_redshifts,
         read_parks18_truth,
     )
     from models.dla.mock import MockConfig
 
     truth = read_parks18_truth(folder / TRUTH_FILE)
-    predictions, n_sightlines = read_parks18_predictions(folder / PREDICTIONS_FILE)
-    per_sightline = np.unique(predictions[["sightline", "z_qso"]])
-    return MockConfig(z_qso_sample=tuple(float(z) for z in per_sightline["z_qso"]),
+    z_qso = read_parks18_redshifts(folder / PREDICTIONS_FILE)
+    return MockConfig(z_qso_sample=tuple(float(z) for z in z_qso),
                       log_nhi_dla_sample=tuple(float(n) for n in truth["log_nhi"]),
                       absorber_sightline_fraction=1.0, dla_fraction=1.0,
-                      extra_absorbers_mean=truth.size / n_sightlines - 1.0)
+                      extra_absorbers_mean=truth.size / z_qso.size - 1.0)
 
 
 def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 2000,

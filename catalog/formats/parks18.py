@@ -110,3 +110,16 @@ def read_parks18_predictions(path: str | Path) -> tuple[np.ndarray, int]:
                 raise
             raise Parks18FormatError(f"{path}: entry {position} is malformed ({exc!r})") from exc
     return np.array(rows, dtype=PARKS_PREDICTION_DTYPE), len(data)
+
+
+def read_parks18_redshifts(path: str | Path) -> np.ndarray:
+    """Quasar redshift of every sightline of the predictions file, in list order (also
+    those where the CNN reported nothing)."""
+    path = Path(path)
+    data = _load_json(path)
+    if not isinstance(data, list):
+        raise Parks18FormatError(f"{path}: expected a JSON list of sightlines")
+    try:
+        return np.array([float(entry["z_qso"]) for entry in data])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Parks18FormatError(f"{path}: an entry has no numeric z_qso ({exc!r})") from exc

@@ -69,3 +69,25 @@ def test_redshift_and_column_density_precision(parks_score) -> None:
     assert score.sigma_dz == pytest.approx(0.0022455, abs=5e-7)
     assert round(score.rms_dz, 4) == 0.0023
     assert score.mean_dz == pytest.approx(-0.000404, abs=2e-6)
+
+
+def test_every_sightline_has_a_quasar_redshift(parks_score) -> None:
+    from catalog.formats.parks18 import read_parks18_redshifts
+
+    _, pred, n_sightlines, _ = parks_score
+    z_qso = read_parks18_redshifts(shared_data("parks18") / PREDICTIONS_FILE)
+    assert z_qso.size == n_sightlines
+    assert z_qso.min() == pytest.approx(2.3, abs=0.05) and z_qso.max() < 4.5
+    assert z_qso[pred["sightline"]] == pytest.approx(pred["z_qso"])
+
+
+def test_the_column_density_bias_that_keeps_the_threshold_bin_complete(parks_score) -> None:
+    import numpy as np
+
+    truth, pred, _, score = parks_score
+    true_nhi = truth["log_nhi"][truth["log_nhi"] >= 20.3]
+    hit = score.match_index >= 0
+    delta = pred["log_nhi"][score.match_index[hit]] - true_nhi[hit]
+    low = true_nhi[hit] < 20.5
+    assert round(float(delta[low].mean()), 3) == 0.114
+    assert delta[true_nhi[hit] >= 21.1].mean() < -0.04
