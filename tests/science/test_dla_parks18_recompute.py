@@ -82,7 +82,6 @@ def test_every_sightline_has_a_quasar_redshift(parks_score) -> None:
 
 
 def test_the_column_density_bias_that_keeps_the_threshold_bin_complete(parks_score) -> None:
-    import numpy as np
 
     truth, pred, _, score = parks_score
     true_nhi = truth["log_nhi"][truth["log_nhi"] >= 20.3]
