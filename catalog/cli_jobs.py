@@ -133,6 +133,8 @@ def train_dla(
         help="Adam learning rate (default 1e-3).")] = None,
     fresh_each_epoch: Annotated[bool, typer.Option(
         help="Draw --sightlines new mocks for every epoch instead of reusing one set.")] = False,
+    log_nhi_loss_weight: Annotated[float | None, typer.Option(
+        help="Weight of the log N_HI loss against the classifier's (default 1).")] = None,
     wait: WaitOption = False,
     local: LocalOption = False,
 ) -> None:
@@ -145,12 +147,16 @@ def train_dla(
                f"--n-eval {n_eval} --name {name}"
                + (f" --from {base}" if base else "")
                + (f" --learning-rate {learning_rate:g}" if learning_rate is not None else "")
-               + (" --fresh-each-epoch" if fresh_each_epoch else ""))
+               + (" --fresh-each-epoch" if fresh_each_epoch else "")
+               + (f" --log-nhi-loss-weight {log_nhi_loss_weight:g}"
+                  if log_nhi_loss_weight is not None else ""))
     params = {"task": "dla", "name": name, "n_eval": n_eval, "command": command,
               "recipe": {"seed": seed, "n_train_sightlines": sightlines, "epochs": epochs,
                          "fresh_each_epoch": fresh_each_epoch}}
     if learning_rate is not None:
         params["learning_rate"] = learning_rate
+    if log_nhi_loss_weight is not None:
+        params["log_nhi_loss_weight"] = log_nhi_loss_weight
     submit_job("train", params, base, None, wait, local)
 
 

@@ -242,6 +242,7 @@ def test_train_dla_job_registers_a_model_and_can_continue_it(
     assert first.status().state == "done", first.status().error
     again = run_locally(settings, "train", {
         "task": "dla", "name": "dla-tiny", "n_eval": 8, "learning_rate": 1e-4,
+        "log_nhi_loss_weight": 3.0,
         "recipe": {"seed": 5, "n_train_sightlines": 12, "epochs": 2, "fresh_each_epoch": True}},
         model="dla-tiny@1")
     assert again.status().state == "done", again.status().error
@@ -255,8 +256,10 @@ def test_train_dla_job_registers_a_model_and_can_continue_it(
     assert v2.training_fingerprint != v1.training_fingerprint
     net1, net2 = v1.hyperparameters["network"], v2.hyperparameters["network"]
     assert net2["learning_rate"] == pytest.approx(1e-4)
-    assert {k: v for k, v in net2.items() if k != "learning_rate"} == \
-        {k: v for k, v in net1.items() if k != "learning_rate"}
+    assert net2["log_nhi_loss_weight"] == 3.0 and net1["log_nhi_loss_weight"] == 1.0
+    changed = {"learning_rate", "log_nhi_loss_weight"}
+    assert {k: v for k, v in net2.items() if k not in changed} == \
+        {k: v for k, v in net1.items() if k not in changed}
     assert "completeness_dla" in v2.metrics["held_out_snr_ge_5"]
     assert v2.hyperparameters["fresh_each_epoch"] and len(v2.metrics["history"]["loss"]) == 2
 

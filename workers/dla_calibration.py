@@ -10,7 +10,6 @@ the weights, and the calibration set's own sha256 is kept in its metrics.
 from __future__ import annotations
 
 import hashlib
-import itertools
 from dataclasses import replace
 from typing import Any
 
@@ -40,14 +39,13 @@ def matched_log_nhi(truth: np.ndarray, absorbers: np.ndarray) -> tuple[np.ndarra
 
 def bias_by_log_nhi(true: np.ndarray, estimate: np.ndarray) -> list[dict[str, float]]:
     """Mean and scatter of estimate − truth (dex) in bins of true log N_HI ≥ 20.3."""
-    rows = []
-    for lo, hi in itertools.pairwise(BIAS_EDGES):
-        inside = (true >= lo) & (true < hi)
-        delta = estimate[inside] - true[inside]
-        rows.append({"log_nhi_lo": lo, "log_nhi_hi": hi, "n": int(inside.sum()),
-                     "mean": float(delta.mean()) if delta.size else float("nan"),
-                     "std": float(delta.std()) if delta.size else float("nan")})
-    return rows
+    from models.dla.evaluation import binned_delta
+
+    edges = np.asarray(BIAS_EDGES)
+    count, mean, sigma = binned_delta(true, estimate, edges)
+    return [{"log_nhi_lo": float(lo), "log_nhi_hi": float(hi), "n": int(n), "mean": float(m),
+             "std": float(s)}
+            for lo, hi, n, m, s in zip(edges[:-1], edges[1:], count, mean, sigma, strict=True)]
 
 
 def _calibrate_dla(ctx: JobContext) -> None:

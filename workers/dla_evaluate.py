@@ -168,15 +168,11 @@ def _parks(folder: Path) -> tuple[Any, np.ndarray, np.ndarray] | None:
 def _delta_by_log_nhi(true_log_nhi: np.ndarray, estimates: np.ndarray, match_index: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and scatter of estimate − truth (dex) of matched DLAs per bin of true log N_HI."""
+    from models.dla.evaluation import binned_delta
+
     hit = match_index >= 0
-    true = np.asarray(true_log_nhi, dtype=np.float64)[hit]
-    delta = np.asarray(estimates, dtype=np.float64)[match_index[hit]] - true
-    which = np.digitize(true, LOG_NHI_EDGES) - 1
-    mean = np.full(LOG_NHI_EDGES.size - 1, np.nan)
-    sigma = np.full(LOG_NHI_EDGES.size - 1, np.nan)
-    for k in range(mean.size):
-        if np.any(which == k):
-            mean[k], sigma[k] = delta[which == k].mean(), delta[which == k].std()
+    _, mean, sigma = binned_delta(np.asarray(true_log_nhi)[hit],
+                                  np.asarray(estimates)[match_index[hit]], LOG_NHI_EDGES)
     return mean, sigma
 
 

@@ -73,6 +73,10 @@ def _train_dla(ctx: JobContext) -> None:
     recipe = TrainingRecipe(**settings)
     if rate is not None:
         recipe = replace(recipe, network=replace(recipe.network, learning_rate=float(rate)))
+    nhi_weight = ctx.parameters.get("log_nhi_loss_weight")
+    if nhi_weight is not None:
+        recipe = replace(recipe, network=replace(recipe.network,
+                                                 log_nhi_loss_weight=float(nhi_weight)))
     steps = recipe.epochs + 10
 
     def on_mocks(what: str, done: int, total: int) -> None:

@@ -82,6 +82,21 @@ def binned_fraction(values: np.ndarray, flags: np.ndarray, edges: np.ndarray) ->
     return BinnedFraction(edges=edges, n=n, k=k)
 
 
+def binned_delta(true_values: np.ndarray, estimates: np.ndarray, edges: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(count, mean, standard deviation) of estimate − truth per bin of the true value;
+    NaN where a bin is empty."""
+    true_values = np.asarray(true_values, dtype=np.float64)
+    delta = np.asarray(estimates, dtype=np.float64) - true_values
+    which = np.digitize(true_values, edges) - 1
+    count = np.bincount(which[(which >= 0) & (which < edges.size - 1)], minlength=edges.size - 1)
+    mean = np.full(edges.size - 1, np.nan)
+    sigma = np.full(edges.size - 1, np.nan)
+    for k in np.nonzero(count)[0]:
+        mean[k], sigma[k] = delta[which == k].mean(), delta[which == k].std()
+    return count, mean, sigma
+
+
 @dataclass(frozen=True)
 class DLAScore:
     """Completeness, purity and precision of a predicted catalogue against the truth."""

@@ -54,15 +54,16 @@ def absorber_precision_bound(
         return absorber_flux(loglam, pixel_first, unabsorbed, forest_mean, resolution_pixels,
                              z_abs + dz, log_nhi + dn, b_kms)
 
-    f0 = flux()
+    bare = absorber_flux(loglam, pixel_first, unabsorbed, np.ones_like(forest_mean),
+                         resolution_pixels, z_abs, log_nhi, b_kms)
+    f0 = bare * forest_mean
     near = np.abs(np.log(10.0**loglam / (LYA.wavelength_aa * (1.0 + z_abs)))) < half_width
     x = np.log(10.0 ** loglam[near] / (LYA.wavelength_aa * (1.0 + z_abs)))
     columns = [(flux(_D_LOG_NHI) - flux(-_D_LOG_NHI))[near] / (2 * _D_LOG_NHI),
                (flux(0.0, _D_Z) - flux(0.0, -_D_Z))[near] / (2 * _D_Z)]
     columns += [f0[near] * x**p for p in range(continuum_terms)]
     design = np.array(columns)
-    no_forest = np.where(forest_mean > 0, f0 / np.where(forest_mean > 0, forest_mean, 1.0), 0.0)
-    variance = photon_sigma[near] ** 2 + no_forest[near] ** 2 * forest_var[near]
+    variance = photon_sigma[near] ** 2 + bare[near] ** 2 * forest_var[near]
     fisher = (design / variance) @ design.T
     covariance = np.linalg.inv(fisher)
     return float(np.sqrt(covariance[0, 0])), float(np.sqrt(covariance[1, 1]))

@@ -56,3 +56,16 @@ def test_binned_fraction_and_its_binomial_error() -> None:
     assert list(b.n) == [2, 3] and list(b.k) == [1, 3]
     assert b.fraction == pytest.approx([0.5, 1.0])
     assert b.error == pytest.approx([np.sqrt(0.25 / 2), 0.0])
+
+
+def test_binned_delta_counts_means_and_scatters_per_true_bin() -> None:
+    from models.dla.evaluation import binned_delta
+
+    true = np.array([20.35, 20.45, 20.6, 21.5, 23.0])
+    est = np.array([20.25, 20.65, 20.6, 21.4, 23.0])
+    count, mean, sigma = binned_delta(true, est, np.array([20.3, 20.5, 21.0, 22.0]))
+    assert list(count) == [2, 1, 1]
+    assert mean == pytest.approx([0.05, 0.0, -0.1])
+    assert sigma == pytest.approx([0.15, 0.0, 0.0])
+    _, empty_mean, _ = binned_delta(true[:1], est[:1], np.array([20.3, 20.5, 21.0]))
+    assert np.isnan(empty_mean[1])
