@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from catalog.registry import register, verified_weights
 from catalog.schema import ModelVersion
 from workers.lifecycle import JobContext
-from workers.training import TRAINERS
+from workers.training import TRAINERS, lineage
 
 LOG_NHI_HI_MIN = 19.5
 BIAS_EDGES = (20.3, 20.5, 20.7, 21.0, 21.5, 22.6)
@@ -62,9 +62,7 @@ def _calibrate_dla(ctx: JobContext) -> None:
             raise ValueError("--from must name a registered DLA model (dla@N)")
         weights = verified_weights(ctx.settings.artifacts_dir, base, session)
         hyper = dict(base.hyperparameters)
-        parent = {"model": f"{base.name}@{base.version}", "weights_sha256": base.weights_sha256,
-                  "training_fingerprint": base.training_fingerprint, "command": base.command,
-                  "continued_from": (base.metrics or {}).get("continued_from")}
+        parent = lineage(base)
         fingerprint = base.training_fingerprint
     model = load_model(ctx.settings, base)
     raw_network = replace(NetworkConfig.from_dict(hyper["network"]), log_nhi_calibration=())

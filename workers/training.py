@@ -31,6 +31,14 @@ def run_training(ctx: JobContext) -> None:
     TRAINERS[task](ctx)
 
 
+def lineage(base: ModelVersion) -> dict[str, Any]:
+    """What a version made from ``base`` records of it: reference, weights, training data,
+    command, and its own lineage."""
+    return {"model": f"{base.name}@{base.version}", "weights_sha256": base.weights_sha256,
+            "training_fingerprint": base.training_fingerprint, "command": base.command,
+            "continued_from": (base.metrics or {}).get("continued_from")}
+
+
 def _epoch_callback(ctx: JobContext, epochs: int, offset: int, total: int) -> Any:
     import keras
 
@@ -62,11 +70,7 @@ def _train_dla(ctx: JobContext) -> None:
             network = replace(NetworkConfig.from_dict(base.hyperparameters["network"]),
                               log_nhi_calibration=())
             base_model = load_model(ctx.settings, base)
-            parent = {"model": f"{base.name}@{base.version}",
-                      "weights_sha256": base.weights_sha256,
-                      "training_fingerprint": base.training_fingerprint,
-                      "command": base.command,
-                      "continued_from": (base.metrics or {}).get("continued_from")}
+            parent = lineage(base)
         settings["network"] = network
     elif "network" in settings:
         settings["network"] = NetworkConfig.from_dict(settings["network"])
