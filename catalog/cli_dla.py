@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -108,18 +108,12 @@ def evaluate_dla(
     (like for like with the anchor: galcat evaluate dla --like-parks18)
     """
     from workers.dla_evaluate import evaluate_dla as run
-    from workers.dla_evaluate import parks18_like_population
     from workers.dla_scan import load_shipped_dla
 
-    if like_parks18 and z_qso_from is not None:
-        fail(ValueError("choose one of --like-parks18 and --z-qso-from"))
-    if like_parks18 and not parks18.exists():
-        fail(ValueError(f"--like-parks18 needs the Parks+2018 test files; {parks18} is absent"))
-    sample = _redshifts(z_qso_from) if z_qso_from is not None else ()
-    population = parks18_like_population(parks18) if like_parks18 else None
+    population = _population(like_parks18, parks18, z_qso_from)
     model, network, _ = load_shipped_dla(model_dir)
     result = run(model, network, out, n, seed, parks18_dir=parks18 if parks18.exists() else None,
-                 z_qso_sample=sample, population=population)
+                 population=population)
     for row in result.summary:
         console.print(
             f"{row['model']}: completeness {row['completeness_dla']:.3f} (as H I "
@@ -138,6 +132,8 @@ def evaluate_dla_bound(
     parks18: Annotated[Path, typer.Option(help="Parks+2018 test-set folder.")] = PARKS18_DEFAULT,
     like_parks18: Annotated[bool, typer.Option(
         help="Mocks shaped like Parks's test set (see evaluate dla).")] = False,
+    z_qso_from: Annotated[Path | None, typer.Option(
+        help="Quasar catalogue whose redshifts the mocks take (see evaluate dla).")] = None,
 ) -> None:
     """The log N_HI precision no unbiased estimator can beat on held-out mocks, and the
     completeness as DLA it would allow (every DLA assumed found).
@@ -147,11 +143,8 @@ def evaluate_dla_bound(
     from rich.progress import Progress
 
     from workers.dla_bound import evaluate_bound
-    from workers.dla_evaluate import parks18_like_population
 
-    if like_parks18 and not parks18.exists():
-        fail(ValueError(f"--like-parks18 needs the Parks+2018 test files; {parks18} is absent"))
-    population = parks18_like_population(parks18) if like_parks18 else None
+    population = _population(like_parks18, parks18, z_qso_from)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("true DLAs", total=None)
         try:
@@ -167,6 +160,20 @@ def evaluate_dla_bound(
             f"({row['median_sigma_log_nhi_20.3_20.5']:.3f} at 20.3-20.5), completeness as DLA "
             f"of an unbiased estimator {row['ideal_completeness_dla']:.3f}", markup=False)
     console.print("wrote " + ", ".join(str(p) for p in result.files))
+
+
+def _population(like_parks18: bool, parks18: Path, z_qso_from: Path | None) -> Any:
+    """The mock population the evaluation options ask for (a ``MockConfig``)."""
+    from models.dla.mock import MockConfig
+    from workers.dla_evaluate import parks18_like_population
+
+    if like_parks18 and z_qso_from is not None:
+        fail(ValueError("choose one of --like-parks18 and --z-qso-from"))
+    if like_parks18 and not parks18.exists():
+        fail(ValueError(f"--like-parks18 needs the Parks+2018 test files; {parks18} is absent"))
+    if like_parks18:
+        return parks18_like_population(parks18)
+    return MockConfig(z_qso_sample=_redshifts(z_qso_from) if z_qso_from is not None else ())
 
 
 def _redshifts(path: Path) -> tuple[float, ...]:

@@ -347,3 +347,10 @@ def test_precision_bound_from_the_command_line(tmp_path: Path) -> None:
     empty = CliRunner().invoke(app, ["evaluate", "dla-bound", "--n", "1", "--seed", "3",
                                      "--out", str(out)])
     assert empty.exit_code == 1 and "use more sightlines" in empty.output
+    Table({"Z": [2.31, 2.42]}).write(tmp_path / "qsos.csv")
+    survey = CliRunner().invoke(app, ["evaluate", "dla-bound", "--n", "80", "--seed", "3",
+                                      "--out", str(out),
+                                      "--z-qso-from", str(tmp_path / "qsos.csv")])
+    assert survey.exit_code == 0, survey.output
+    z_qso = Table.read(out / "dla_precision_bound.ecsv")["z_qso"]
+    assert len(z_qso) > 0 and set(np.round(z_qso, 2)) <= {2.31, 2.42}

@@ -48,11 +48,9 @@ def parks18_like_population(folder: Path) -> Any:
 def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 2000,
                  seed: int = 20_181, snr_min: float = 5.0,
                  parks18_dir: Path | None = None,
-                 z_qso_sample: tuple[float, ...] = (),
                  population: Any | None = None) -> DlaEvaluation:
     """Score the model on ``n_sightlines`` fresh mocks (S/N ≥ ``snr_min``) of ``population``
-    (a ``MockConfig``; by default quasar redshifts drawn from ``z_qso_sample`` when given,
-    else uniform over 2.2–5)."""
+    (a ``MockConfig``; by default quasar redshifts uniform over 2.2–5)."""
     from astropy.table import Table
 
     from models.dla.evaluation import binned_fraction, match_nearest
@@ -60,7 +58,7 @@ def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 20
     from models.dla.recipe import evaluate_on_mocks
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = population or MockConfig(z_qso_sample=tuple(z_qso_sample))
+    config = population or MockConfig()
     run = evaluate_on_mocks(model, network, n_sightlines, seed, snr_min=snr_min,
                             mock_config=config)
     truth = run.truth[run.truth["log_nhi"] >= 20.3]
