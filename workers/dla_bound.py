@@ -48,7 +48,7 @@ def precision_bounds(n_sightlines: int, seed: int, snr_min: float = 5.0,
     from scipy.ndimage import gaussian_filter1d
 
     from models.dla.forest import forest_optical_depth
-    from models.dla.information import absorber_flux, absorber_precision_bound
+    from models.dla.information import absorber_flux, absorber_precision_bounds
     from models.dla.mock import (
         MockConfig,
         boss_grid,
@@ -79,17 +79,16 @@ def precision_bounds(n_sightlines: int, seed: int, snr_min: float = 5.0,
             pixel_first, loglam.size, np.zeros(others.size, np.int64), truth["z_abs"][others],
             truth["log_nhi"][others], truth["b_kms"][others], 1)[0]
         unabsorbed = mock.continuum[s].astype(np.float64) * np.exp(-tau_others)
-        z_abs, log_nhi, b = (float(truth[c][k]) for c in ("z_abs", "log_nhi", "b_kms"))
+        z_abs, log_nhi, b_kms = (float(truth[c][k]) for c in ("z_abs", "log_nhi", "b_kms"))
         expected = absorber_flux(loglam, pixel_first, unabsorbed, mean, smoothing, z_abs,
-                                 log_nhi, b)
+                                 log_nhi, b_kms)
         photon = noise_sigma(expected[None, :], mock.amplitude[s:s + 1], mock.snr[s:s + 1],
                              loglam)[0]
-        no_forest_var = np.zeros_like(var)
-        bounds = [absorber_precision_bound(loglam, pixel_first, unabsorbed, mean, forest_var,
-                                           photon, smoothing, z_abs, log_nhi, b, terms)
-                  for forest_var, terms in ((no_forest_var, 0), (var, 0), (var, 3))]
+        bounds = absorber_precision_bounds(loglam, pixel_first, unabsorbed, mean, photon,
+                                           smoothing, z_abs, log_nhi,
+                                           ((np.zeros_like(var), 0), (var, 0), (var, 3)), b_kms)
         rows.append((s, float(mock.z_qso[s]), float(mock.snr[s]), z_abs, log_nhi,
-                     *(b[0] for b in bounds), *(b[1] for b in bounds)))
+                     *(bound[0] for bound in bounds), *(bound[1] for bound in bounds)))
         if progress:
             progress(done + 1, chosen.size)
     names = ["sightline", "z_qso", "snr", "z_abs", "log_nhi"]

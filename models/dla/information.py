@@ -13,6 +13,8 @@ Only pixels with |x| < ``half_width`` count.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
@@ -34,36 +36,37 @@ def absorber_flux(loglam: np.ndarray, pixel_first: int, unabsorbed: np.ndarray,
                                         mode="nearest") * forest_mean)
 
 
-def absorber_precision_bound(
+def absorber_precision_bounds(
     loglam: np.ndarray,
     pixel_first: int,
     unabsorbed: np.ndarray,
     forest_mean: np.ndarray,
-    forest_var: np.ndarray,
     photon_sigma: np.ndarray,
     resolution_pixels: float,
     z_abs: float,
     log_nhi: float,
+    cases: Sequence[tuple[np.ndarray, int]],
     b_kms: float = 25.0,
-    continuum_terms: int = 0,
     half_width: float = 0.08,
-) -> tuple[float, float]:
+) -> list[tuple[float, float]]:
     """(σ log N_HI in dex, σ z) that no unbiased estimator can beat, z and log N_HI (and the
-    continuum coefficients) being estimated together."""
+    continuum coefficients) being estimated together, for each case (forest variance per
+    pixel, number of free continuum terms). The profile derivatives are computed once."""
     def flux(dn: float = 0.0, dz: float = 0.0) -> np.ndarray:
         return absorber_flux(loglam, pixel_first, unabsorbed, forest_mean, resolution_pixels,
                              z_abs + dz, log_nhi + dn, b_kms)
 
     bare = absorber_flux(loglam, pixel_first, unabsorbed, np.ones_like(forest_mean),
                          resolution_pixels, z_abs, log_nhi, b_kms)
-    f0 = bare * forest_mean
-    near = np.abs(np.log(10.0**loglam / (LYA.wavelength_aa * (1.0 + z_abs)))) < half_width
-    x = np.log(10.0 ** loglam[near] / (LYA.wavelength_aa * (1.0 + z_abs)))
-    columns = [(flux(_D_LOG_NHI) - flux(-_D_LOG_NHI))[near] / (2 * _D_LOG_NHI),
-               (flux(0.0, _D_Z) - flux(0.0, -_D_Z))[near] / (2 * _D_Z)]
-    columns += [f0[near] * x**p for p in range(continuum_terms)]
-    design = np.array(columns)
-    variance = photon_sigma[near] ** 2 + bare[near] ** 2 * forest_var[near]
-    fisher = (design / variance) @ design.T
-    covariance = np.linalg.inv(fisher)
-    return float(np.sqrt(covariance[0, 0])), float(np.sqrt(covariance[1, 1]))
+    x = np.log(10.0**loglam / (LYA.wavelength_aa * (1.0 + z_abs)))
+    near = np.abs(x) < half_width
+    x, bare, f0 = x[near], bare[near], (bare * forest_mean)[near]
+    derivatives = [(flux(_D_LOG_NHI) - flux(-_D_LOG_NHI))[near] / (2 * _D_LOG_NHI),
+                   (flux(0.0, _D_Z) - flux(0.0, -_D_Z))[near] / (2 * _D_Z)]
+    bounds = []
+    for forest_var, continuum_terms in cases:
+        design = np.array(derivatives + [f0 * x**p for p in range(continuum_terms)])
+        variance = photon_sigma[near] ** 2 + bare**2 * forest_var[near]
+        covariance = np.linalg.inv((design / variance) @ design.T)
+        bounds.append((float(np.sqrt(covariance[0, 0])), float(np.sqrt(covariance[1, 1]))))
+    return bounds

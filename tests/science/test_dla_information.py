@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.dla.information import absorber_flux, absorber_precision_bound
+from models.dla.information import absorber_flux, absorber_precision_bounds
 from models.dla.mock import boss_grid
 from workers.dla_bound import ideal_completeness
 
@@ -22,8 +22,8 @@ def flat_spectrum(snr: float = 4.0) -> tuple[int, np.ndarray, np.ndarray, np.nda
 def test_least_squares_fits_scatter_as_the_bound_says() -> None:
     pixel_first, loglam, unabsorbed, sigma = flat_spectrum()
     ones, zeros = np.ones(loglam.size), np.zeros(loglam.size)
-    bound, _ = absorber_precision_bound(loglam, pixel_first, unabsorbed, ones, zeros, sigma,
-                                        SMOOTHING, Z_ABS, LOG_NHI, B_KMS)
+    [(bound, _)] = absorber_precision_bounds(loglam, pixel_first, unabsorbed, ones, sigma,
+                                             SMOOTHING, Z_ABS, LOG_NHI, [(zeros, 0)], B_KMS)
     grid = LOG_NHI + np.linspace(-0.3, 0.3, 301)
     models = np.array([absorber_flux(loglam, pixel_first, unabsorbed, ones, SMOOTHING, Z_ABS,
                                      n, B_KMS) for n in grid])
@@ -45,12 +45,9 @@ def test_least_squares_fits_scatter_as_the_bound_says() -> None:
 def test_forest_noise_and_a_free_continuum_only_loosen_the_bound() -> None:
     pixel_first, loglam, unabsorbed, sigma = flat_spectrum(snr=10.0)
     mean, var = np.full(loglam.size, 0.7), np.full(loglam.size, 0.05)
-    args = (loglam, pixel_first, unabsorbed, mean)
-    photon = absorber_precision_bound(*args, np.zeros(loglam.size), sigma, SMOOTHING,
-                                      Z_ABS, LOG_NHI)
-    forest = absorber_precision_bound(*args, var, sigma, SMOOTHING, Z_ABS, LOG_NHI)
-    both = absorber_precision_bound(*args, var, sigma, SMOOTHING, Z_ABS, LOG_NHI,
-                                    continuum_terms=3)
+    photon, forest, both = absorber_precision_bounds(
+        loglam, pixel_first, unabsorbed, mean, sigma, SMOOTHING, Z_ABS, LOG_NHI,
+        [(np.zeros(loglam.size), 0), (var, 0), (var, 3)])
     assert photon[0] < forest[0] < both[0] and photon[1] < forest[1] <= both[1]
 
 
