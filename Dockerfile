@@ -7,6 +7,7 @@ COPY catalog catalog
 COPY workers workers
 COPY models models
 COPY migrations migrations
+COPY galcat galcat
 RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
 ENV GALCAT_HOME=/var/lib/galcat
 ENTRYPOINT ["galcat"]

@@ -21,9 +21,9 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
-from catalog import migrate
-from catalog.db import Database
-from catalog.settings import Settings, load_settings
+from galcat.catalog import migrate
+from galcat.catalog.db import Database
+from galcat.catalog.settings import Settings, load_settings
 
 T = TypeVar("T")
 
@@ -233,8 +233,8 @@ def count_rows(db: Database, table: sa.Table | str) -> int:
 def galcat_home(db: Database, folder: Path) -> Iterator[Settings]:
     """Settings for a GALCAT_HOME in ``folder`` using ``db`` (migrated), with the shipped
     models registered; forgets the cached database handles afterwards."""
-    from catalog.db import forget_databases, get_database
-    from catalog.shipped import register_shipped
+    from galcat.catalog.db import forget_databases, get_database
+    from galcat.catalog.shipped import register_shipped
 
     folder.mkdir(parents=True, exist_ok=True)
     settings = load_settings({"GALCAT_HOME": str(folder), "GALCAT_DATABASE_URL": db.url,

@@ -43,7 +43,7 @@ from bench.common import (
     temporary_sqlite,
     timed,
 )
-from catalog.db import Database
+from galcat.catalog.db import Database
 
 DESCRIPTION = "DLA finder sightlines/s: dense vs per-window inference; infer dla end to end"
 DEFAULT_SIGHTLINES = 200
@@ -99,7 +99,7 @@ class InferenceFigures:
 
 def load_shipped() -> tuple[Any, Any]:
     """The shipped DLA window model (hash-checked, Keras safe mode) and its NetworkConfig."""
-    from workers.dla_scan import load_shipped_dla
+    from galcat.workers.dla_scan import load_shipped_dla
 
     model, network, _ = load_shipped_dla()
     return model, network
@@ -107,8 +107,8 @@ def load_shipped() -> tuple[Any, Any]:
 
 def mock_prepared(n: int, seed: int, window_pixels: int) -> Any:
     """``n`` seeded mock sightlines, prepared for the network (``PreparedSightlines``)."""
-    from models.dla.mock import generate_mock_sightlines
-    from models.dla.preprocess import prepare_mock
+    from galcat.models.dla.mock import generate_mock_sightlines
+    from galcat.models.dla.preprocess import prepare_mock
 
     return prepare_mock(generate_mock_sightlines(n, seed), window_pixels=window_pixels)
 
@@ -116,7 +116,7 @@ def mock_prepared(n: int, seed: int, window_pixels: int) -> Any:
 def bench_inference(model: Any, network: Any, n: int, seed: int, runs: int,
                     dense_batch: int, window_batch: int) -> InferenceFigures:
     """Dense (p50 of ``runs``) and per-window (one run) seconds on the same n sightlines."""
-    from models.dla.dense import predict_dense, predict_windows
+    from galcat.models.dla.dense import predict_dense, predict_windows
 
     warm = mock_prepared(2, seed + 1000, network.window_pixels)
     predict_dense(model, network, warm, dense_batch)
@@ -158,10 +158,10 @@ class JobFigures:
 
 def bench_job(db: Database, spectra: Path, home: Path) -> JobFigures:
     """Ingest ``spectra`` into ``db``, register the shipped models, time ``infer dla``."""
-    from catalog.ingest.spectra import ingest_spectra
-    from catalog.registry import resolve
-    from workers.local import run_locally
-    from workers.model_io import load_model
+    from galcat.catalog.ingest.spectra import ingest_spectra
+    from galcat.catalog.registry import resolve
+    from galcat.workers.local import run_locally
+    from galcat.workers.model_io import load_model
 
     label = db.dialect
     with galcat_home(db, home) as settings:
@@ -259,7 +259,7 @@ def main(argv: Sequence[str]) -> int:
         tmp = Path(folder)
         spectra = tmp / "spectra"
         print(f"[files] writing {args.infer_sightlines:_} mock spec files ...", flush=True)
-        from workers.dla_mock_files import write_mock_spectra
+        from galcat.workers.dla_mock_files import write_mock_spectra
 
         write_mock_spectra(args.infer_sightlines, spectra, args.seed, show_progress=False)
         if not args.no_postgres:

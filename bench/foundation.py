@@ -43,11 +43,11 @@ from bench.common import (
     temporary_sqlite,
     timed,
 )
-from catalog.db import Database
-from catalog.ingest.tables import ingest_catalog
-from catalog.schema import Galaxy
-from catalog.sky import angular_distance_deg, cone, cone_ranges, healpix_29
-from catalog.surveys import survey_id
+from galcat.catalog.db import Database
+from galcat.catalog.ingest.tables import ingest_catalog
+from galcat.catalog.schema import Galaxy
+from galcat.catalog.sky import angular_distance_deg, cone, cone_ranges, healpix_29
+from galcat.catalog.surveys import survey_id
 
 DESCRIPTION = "galaxy ingest rate (COPY vs INSERT, ingest_catalog) and cone-search latency"
 COLUMNS = ["survey_id", "external_id", "ra_deg", "dec_deg", "healpix_29", "z_spec"]

@@ -56,8 +56,8 @@ from bench.common import (
     temporary_sqlite,
     timed,
 )
-from catalog.db import Database
-from catalog.settings import Settings
+from galcat.catalog.db import Database
+from galcat.catalog.settings import Settings
 
 DESCRIPTION = "Sérsic emulator vs classic fitter s/galaxy; galaxy inference jobs galaxies/s"
 DEFAULT_IMAGES, DEFAULT_FIT, DEFAULT_GALAXIES = 200, 50, 2000
@@ -110,8 +110,8 @@ class FitterInput:
 def read_mock_files(files: Sequence[Path]) -> tuple[list[Any], list[FitterInput]]:
     """Emulator stamps (central profile stamp) and fitter inputs (whole image) per file,
     read as ``galcat scan`` and ``galcat fit sersic`` read them."""
-    from catalog.ingest.images import expand, group_files, read_group
-    from workers.galaxy_inference import RASTER_FORMATS, make_stamp
+    from galcat.catalog.ingest.images import expand, group_files, read_group
+    from galcat.workers.galaxy_inference import RASTER_FORMATS, make_stamp
 
     groups, _attached = group_files(expand(files))
     stamps, fits = [], []
@@ -167,8 +167,8 @@ def bench_emulator_vs_fitter(model: Any, files: Sequence[Path], truth_path: Path
                              n_fit: int, seed: int) -> dict[str, Any]:
     """Seconds per galaxy of the emulator (all files) and the fitter (a seeded subset of
     ``n_fit``), and both predictions for the accuracy table."""
-    from models.galaxy.fitter import fit_sersic
-    from workers.galaxy_inference import SERSIC_COLUMNS, sersic_rows
+    from galcat.models.galaxy.fitter import fit_sersic
+    from galcat.workers.galaxy_inference import SERSIC_COLUMNS, sersic_rows
 
     stamps, fitter_inputs = read_mock_files(files)
     truth = truth_for(files, truth_path)
@@ -205,7 +205,7 @@ def bench_emulator_vs_fitter(model: Any, files: Sequence[Path], truth_path: Path
 
 def accuracy_markdown(part1: dict[str, Any]) -> str:
     """Median |Δ| against truth per parameter, emulator and fitter on the same images."""
-    from workers.galaxy_evaluate import sersic_deltas
+    from galcat.workers.galaxy_evaluate import sersic_deltas
 
     subset, truth = part1["subset"], part1["truth"]
     sub_truth = {k: v[subset] for k, v in truth.items()}
@@ -240,8 +240,8 @@ def accuracy_markdown(part1: dict[str, Any]) -> str:
 def model_only_rates(models: dict[str, Any], stamps: Sequence[Any]) -> dict[str, float]:
     """Galaxies/s of ``emulator.predict`` and ``morphology.predict`` on in-memory arrays
     (one untimed warm-up call each, then the median of ``TIMED_RUNS`` timed calls)."""
-    from models.galaxy import emulator, morphology
-    from workers.galaxy_inference import network_arrays
+    from galcat.models.galaxy import emulator, morphology
+    from galcat.workers.galaxy_inference import network_arrays
 
     a = network_arrays(stamps)
     predictors = {"sersic": emulator.predict, "morphology": morphology.predict}
@@ -262,9 +262,9 @@ def model_only_rates(models: dict[str, Any], stamps: Sequence[Any]) -> dict[str,
 def bench_pipeline(db: Database, settings: Settings, files: Sequence[Path]) -> dict[str, Any]:
     """Seconds to ingest ``files``, then seconds and rows written of each inference job
     (timed once, after an untimed warm-up job on the first ``WARMUP_IMAGES`` images)."""
-    from catalog.ingest.images import ingest_images
-    from workers.galaxy_inference import IMAGE, MORPHOLOGY_TABLE, SERSIC_TABLE
-    from workers.local import run_locally
+    from galcat.catalog.ingest.images import ingest_images
+    from galcat.workers.galaxy_inference import IMAGE, MORPHOLOGY_TABLE, SERSIC_TABLE
+    from galcat.workers.local import run_locally
 
     label = db.dialect
     print(f"[part 2, {label}] ingest {len(files):_} files ...", flush=True)
@@ -369,8 +369,8 @@ def main(argv: Sequence[str]) -> int:
     sizes = sizes_from(args)
     header = machine_header()
     print(header, flush=True)
-    import workers  # noqa: F401  (quiets TensorFlow's C++ log before Keras loads)
-    from workers.galaxy_scan import load_model_reference, write_mock_galaxies
+    import galcat.workers  # noqa: F401  (quiets TensorFlow's C++ log before Keras loads)
+    from galcat.workers.galaxy_scan import load_model_reference, write_mock_galaxies
 
     notes = [header, f"seed {args.seed}; part 1 images: single-Sérsic mocks; part 2: the "
              "default mix of mock kinds (sersic, bulge+disk, irregular, point)",

@@ -44,10 +44,10 @@ from bench.common import (
     p50,
     temporary_postgres,
 )
-from catalog.db import Database, forget_databases, get_database
-from catalog.schema import Galaxy, Job, ScalarPrediction
-from catalog.schema.base import utcnow
-from catalog.settings import Settings, load_settings
+from galcat.catalog.db import Database, forget_databases, get_database
+from galcat.catalog.schema import Galaxy, Job, ScalarPrediction
+from galcat.catalog.schema.base import utcnow
+from galcat.catalog.settings import Settings, load_settings
 
 DESCRIPTION = "job round trip and burst throughput per broker; sharded inference 1 vs 2 workers"
 GALCAT = str(Path(sys.executable).with_name("galcat"))
@@ -125,7 +125,7 @@ def galcat_home(broker: str, database_url: str | None, redis_url: str) -> Iterat
         try:
             yield Home(env, settings, get_database(settings), logs)
         finally:
-            from workers.app import celery_app
+            from galcat.workers.app import celery_app
 
             celery_app(settings).close()
             forget_databases()
@@ -264,8 +264,8 @@ def resend(home: Home, jobs: list[tuple[int, str]]) -> None:
     """Send ``run_job`` messages again without touching the job rows (``ring`` would
     also update them, which is what can strand a job on PostgreSQL in the first place:
     a worker's ``FOR UPDATE SKIP LOCKED`` claim skips a row that update holds)."""
-    from workers.app import celery_app
-    from workers.tasks import RUN_JOB
+    from galcat.workers.app import celery_app
+    from galcat.workers.tasks import RUN_JOB
 
     app = celery_app(home.settings)
     with app.producer_or_acquire() as producer:
@@ -285,7 +285,7 @@ def home_error(home: Home, job_id: int) -> str:
 
 
 def submit_noop(home: Home) -> int:
-    from workers.jobs import submit
+    from galcat.workers.jobs import submit
 
     return submit("noop", settings=home.settings).id
 
@@ -314,7 +314,7 @@ def burst(home: Home, workers: Workers, n: int) -> tuple[float, int]:
     """Seconds from committing ``n`` queued no-op rows (one transaction, one ring) to
     the last of them done, and how many were stranded (queued with no progress for
     ``STRANDED_AFTER_S``, then rung again); checks each ran exactly once."""
-    from workers.doorbell import ring
+    from galcat.workers.doorbell import ring
 
     start = time.monotonic()
     with home.db.session() as session:
@@ -393,8 +393,8 @@ def not_claimed(home: Home) -> int:
 
 
 def add_galaxies(db: Database, n: int, seed: int = 11) -> None:
-    from catalog.sky import healpix_29
-    from catalog.surveys import survey_id
+    from galcat.catalog.sky import healpix_29
+    from galcat.catalog.surveys import survey_id
 
     rng = np.random.default_rng(seed)
     ra = rng.uniform(0, 360, n)
@@ -410,9 +410,9 @@ def add_galaxies(db: Database, n: int, seed: int = 11) -> None:
 
 def register_toy(home: Home, tmp: Path) -> None:
     """Train a tiny toy regressor in this process and register it as ``toy``."""
-    from catalog.registry import register
-    from models import toy_regressor
-    from workers.model_io import save_model
+    from galcat.catalog.registry import register
+    from galcat.models import toy_regressor
+    from galcat.workers.model_io import save_model
 
     config = toy_regressor.ToyConfig(epochs=2, n_train=500)
     model, metrics = toy_regressor.train(config, seed=1)
@@ -423,7 +423,7 @@ def register_toy(home: Home, tmp: Path) -> None:
 
 
 def submit_infer(home: Home, shard_size: int, where: str | None = None) -> int:
-    from workers.jobs import submit
+    from galcat.workers.jobs import submit
 
     return submit("infer", model="toy@latest", where=where, settings=home.settings,
                   parameters={"task": "toy", "shard_size": shard_size}).id

@@ -46,7 +46,7 @@ from bench.common import (
     temporary_sqlite,
     timed,
 )
-from catalog.db import Database
+from galcat.catalog.db import Database
 
 DESCRIPTION = "release seconds and peak memory per format; cone-search service requests/s"
 FORMATS = ("csv", "fits", "votable", "parquet")
@@ -68,7 +68,7 @@ CHILD = ("import sys; from bench.release import child_main; "
 
 def load(db: Database, n: int, seed: int) -> None:
     """N galaxies on the whole sky, one image each, morphology and Sérsic predictions."""
-    from catalog.release.synthetic import (
+    from galcat.catalog.release.synthetic import (
         add_model_version,
         load_galaxies,
         load_morphology,
@@ -90,16 +90,16 @@ def load(db: Database, n: int, seed: int) -> None:
 def child_main(argv: Sequence[str]) -> int:
     """In a child: release (or only stream) the catalogue; print seconds as JSON."""
     url, mode, tag, out, where = argv
-    from catalog.release import make_release
-    from catalog.release.definitions import MORPHOLOGY
-    from catalog.release.query import Pinned, iter_chunks, select_rows
+    from galcat.catalog.release import make_release
+    from galcat.catalog.release.definitions import MORPHOLOGY
+    from galcat.catalog.release.query import Pinned, iter_chunks, select_rows
 
     db = Database.for_url(url)
     if mode == "stream":
         from sqlalchemy.orm import Session
 
-        from catalog.release.build import resolve_models
-        from catalog.release.query import watermarks
+        from galcat.catalog.release.build import resolve_models
+        from galcat.catalog.release.query import watermarks
 
         def stream() -> int:
             with db.readonly_engine.connect() as connection:
@@ -214,8 +214,8 @@ LOAD = "import sys; from bench.release import load_main; sys.exit(load_main(sys.
 
 
 def bench_service(db: Database, args: argparse.Namespace, figures: dict[str, Any]) -> None:
-    from catalog.service import make_server, serve_in_thread
-    from catalog.sky import cone
+    from galcat.catalog.service import make_server, serve_in_thread
+    from galcat.catalog.sky import cone
 
     label = db.dialect
     rng = np.random.default_rng(args.seed + 7)

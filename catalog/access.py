@@ -20,7 +20,7 @@ import sys
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from catalog.db import Database
+from galcat.catalog.db import Database
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

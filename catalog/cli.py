@@ -7,11 +7,18 @@ from typing import Annotated
 
 import typer
 
-from catalog.cli_jobs import infer_app, jobs_app, models_export, models_list, train_app, worker
-from catalog.cli_output import console, errors, save_rows, show_ingest, show_rows
-from catalog.db import Database, get_database
-from catalog.settings import load_settings
-from catalog.sql import Rows
+from galcat.catalog.cli_jobs import (
+    infer_app,
+    jobs_app,
+    models_export,
+    models_list,
+    train_app,
+    worker,
+)
+from galcat.catalog.cli_output import console, errors, save_rows, show_ingest, show_rows
+from galcat.catalog.db import Database, get_database
+from galcat.catalog.settings import load_settings
+from galcat.catalog.sql import Rows
 
 app = typer.Typer(
     help="galcat: deep-learning catalogs of galaxies and quasar absorbers.\n\n"
@@ -47,13 +54,13 @@ models_app.command("export")(models_export)
 SUBCOMMANDS = {"ingest": ingest_app, "train": train_app, "infer": infer_app, "scan": scan_app,
                "evaluate": evaluate_app, "mock": mock_app, "fit": fit_app, "models": models_app}
 try:
-    from catalog.cli_release import register_release
+    from galcat.catalog.cli_release import register_release
 except ModuleNotFoundError as _exc:
-    if _exc.name != "catalog.cli_release":
+    if _exc.name != "galcat.catalog.cli_release":
         raise
 else:
     register_release(app)
-for _science in ("catalog.cli_dla", "catalog.cli_galaxy"):
+for _science in ("galcat.catalog.cli_dla", "galcat.catalog.cli_galaxy"):
     try:
         __import__(_science, fromlist=["register"]).register(SUBCOMMANDS)
     except ModuleNotFoundError as _exc:
@@ -66,7 +73,7 @@ def _database() -> Database:
 
 
 def _ready_database() -> Database:
-    from catalog.schema_version import SCHEMA_HEAD, schema_revision
+    from galcat.catalog.schema_version import SCHEMA_HEAD, schema_revision
 
     db = _database()
     revision = schema_revision(db)
@@ -85,10 +92,10 @@ def init() -> None:
 
     Example: GALCAT_DATABASE_URL=postgresql://postgres@127.0.0.1/test galcat init
     """
-    from catalog import migrate
-    from catalog.access import ensure_readonly_role
-    from catalog.shipped import register_shipped
-    from catalog.status import catalog_status
+    from galcat.catalog import migrate
+    from galcat.catalog.access import ensure_readonly_role
+    from galcat.catalog.shipped import register_shipped
+    from galcat.catalog.status import catalog_status
 
     settings = load_settings()
     db = get_database(settings)
@@ -109,7 +116,7 @@ def status() -> None:
 
     Example: galcat status
     """
-    from catalog.status import catalog_status
+    from galcat.catalog.status import catalog_status
 
     settings = load_settings()
     state = catalog_status(get_database(settings))
@@ -135,7 +142,7 @@ def ingest_catalog(
 
     Example: galcat ingest catalog dr7_dlas.fits --kind sightline --survey sdss-dr7
     """
-    from catalog.ingest.tables import ingest_catalog as run
+    from galcat.catalog.ingest.tables import ingest_catalog as run
 
     summary = run(_ready_database(), files, kind, survey, ra, dec, id)
     show_ingest(summary)
@@ -156,7 +163,7 @@ def query_cone(
 
     Example: galcat query cone 150.1 2.2 0.05 --table galaxy --out cone.csv
     """
-    from catalog.sky import CONE_SUMMARY_COLUMNS, cone
+    from galcat.catalog.sky import CONE_SUMMARY_COLUMNS, cone
 
     db = _ready_database()
     columns = None if out else CONE_SUMMARY_COLUMNS.get(table)
@@ -180,7 +187,7 @@ def query_sql(
 
     Example: galcat query sql "SELECT survey_id, count(*) FROM galaxy GROUP BY survey_id"
     """
-    from catalog.sql import QueryError, run_sql
+    from galcat.catalog.sql import QueryError, run_sql
 
     try:
         result = run_sql(_ready_database(), sql)
@@ -201,7 +208,7 @@ def demo(
     """
     import os
 
-    from workers.demo import SIZES, print_summary, run_demo
+    from galcat.workers.demo import SIZES, print_summary, run_demo
 
     if size not in SIZES:
         errors.print(f"--size must be one of {', '.join(SIZES)}")

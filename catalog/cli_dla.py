@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from catalog.cli_jobs import LocalOption, WaitOption, submit_job
-from catalog.cli_output import console, errors, fail, show_ingest
+from galcat.catalog.cli_jobs import LocalOption, WaitOption, submit_job
+from galcat.catalog.cli_output import console, errors, fail, show_ingest
 
 PARKS18_DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "parks18"
 
@@ -23,8 +23,8 @@ def ingest_spectra(
 
     Example: galcat ingest spectra ../shared/data/boss/
     """
-    from catalog.cli import _ready_database
-    from catalog.ingest.spectra import ingest_spectra as run
+    from galcat.catalog.cli import _ready_database
+    from galcat.catalog.ingest.spectra import ingest_spectra as run
 
     summary = run(_ready_database(), paths, survey, z_qso)
     show_ingest(summary)
@@ -41,7 +41,7 @@ def mock_spectra(
 
     Example: galcat mock spectra 200 --out mocks/ --seed 7
     """
-    from workers.dla_mock_files import write_mock_spectra
+    from galcat.workers.dla_mock_files import write_mock_spectra
 
     truth = write_mock_spectra(n, out, seed)
     console.print(f"wrote {n} spectra to {out}/ and the truth table {truth}")
@@ -73,7 +73,7 @@ def scan_dla(
 
     Example: galcat scan dla ../shared/data/boss/ --out dlas.csv
     """
-    from workers.dla_scan import scan_dla as run
+    from galcat.workers.dla_scan import scan_dla as run
 
     result = run(paths, out, model_dir, z_qso)
     for message in result.errors:
@@ -107,8 +107,8 @@ def evaluate_dla(
     Example: galcat evaluate dla --n 2000 --out eval-dla/ --z-qso-from DR12Q.fits
     (like for like with the anchor: galcat evaluate dla --like-parks18)
     """
-    from workers.dla_evaluate import evaluate_dla as run
-    from workers.dla_scan import load_shipped_dla
+    from galcat.workers.dla_evaluate import evaluate_dla as run
+    from galcat.workers.dla_scan import load_shipped_dla
 
     population = _population(like_parks18, parks18, z_qso_from)
     model, network, _ = load_shipped_dla(model_dir)
@@ -142,7 +142,7 @@ def evaluate_dla_bound(
     """
     from rich.progress import Progress
 
-    from workers.dla_bound import evaluate_bound
+    from galcat.workers.dla_bound import evaluate_bound
 
     population = _population(like_parks18, parks18, z_qso_from)
     with Progress(console=console, transient=True) as bar:
@@ -164,8 +164,8 @@ def evaluate_dla_bound(
 
 def _population(like_parks18: bool, parks18: Path, z_qso_from: Path | None) -> Any:
     """The mock population the evaluation options ask for (a ``MockConfig``)."""
-    from models.dla.mock import MockConfig
-    from workers.dla_evaluate import parks18_like_population
+    from galcat.models.dla.mock import MockConfig
+    from galcat.workers.dla_evaluate import parks18_like_population
 
     if like_parks18 and z_qso_from is not None:
         fail(ValueError("choose one of --like-parks18 and --z-qso-from"))
@@ -180,7 +180,7 @@ def _redshifts(path: Path) -> tuple[float, ...]:
     """Quasar redshifts in [2.2, 5] from a catalogue's Z / Z_QSO / ZEM column."""
     import numpy as np
 
-    from catalog.tableio import read_table
+    from galcat.catalog.tableio import read_table
 
     try:
         table = read_table(path)

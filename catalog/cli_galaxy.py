@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from catalog.cli_jobs import LocalOption, WaitOption, submit_job
-from catalog.cli_output import console, errors, fail, show_ingest
-from catalog.settings import load_settings
+from galcat.catalog.cli_jobs import LocalOption, WaitOption, submit_job
+from galcat.catalog.cli_output import console, errors, fail, show_ingest
+from galcat.catalog.settings import load_settings
 
 Files = Annotated[list[Path], typer.Argument(help="Image files or folders.")]
 OutFile = Annotated[Path, typer.Option("--out", help="Table to write (.csv, .ecsv, .fits, …).")]
@@ -26,7 +26,7 @@ WhereOption = Annotated[str | None, typer.Option(help="SQL condition on image ro
 
 
 def _database() -> Any:
-    from catalog.cli import _ready_database
+    from galcat.catalog.cli import _ready_database
 
     return _ready_database()
 
@@ -44,10 +44,10 @@ def ingest_images(
 
     Example: galcat ingest images rings/*.png --catalog rings.csv --survey legacy-dr9
     """
-    from catalog.ingest.images import ingest_images as run
-    from catalog.ingest.report import InputError
-    from catalog.ingest.tables import InputErrors
-    from catalog.tableio import TableFormatError
+    from galcat.catalog.ingest.images import ingest_images as run
+    from galcat.catalog.ingest.report import InputError
+    from galcat.catalog.ingest.tables import InputErrors
+    from galcat.catalog.tableio import TableFormatError
 
     chosen: int | str | None = int(hdu) if hdu is not None and hdu.isdigit() else hdu
     try:
@@ -84,8 +84,8 @@ def ingest_labels(
 
     Example: galcat ingest labels training_solutions_rev1.csv --set gz2 --kind image
     """
-    from catalog.ingest.labels import LabelOutcome
-    from catalog.ingest.labels import ingest_labels as run
+    from galcat.catalog.ingest.labels import LabelOutcome
+    from galcat.catalog.ingest.labels import ingest_labels as run
 
     try:
         summary = run(_database(), files, label_set, kind, style=style, id_col=id,
@@ -212,8 +212,8 @@ def infer_morphology(
 
 
 def _scan(task: str, files: list[Path], out: Path, model: str) -> None:
-    from catalog.registry import RegistryError
-    from workers.galaxy_scan import load_model_reference, scan_files
+    from galcat.catalog.registry import RegistryError
+    from galcat.workers.galaxy_scan import load_model_reference, scan_files
 
     try:
         network, label = load_model_reference(load_settings(), model, task)
@@ -259,9 +259,9 @@ def scan_morphology(
 
 
 def _evaluate(task: str, model: str, out: Path, n: int, n_fit: int, seed: int) -> None:
-    from catalog.registry import RegistryError
-    from workers.galaxy_evaluate import evaluate_morphology, evaluate_sersic
-    from workers.galaxy_scan import load_model_reference
+    from galcat.catalog.registry import RegistryError
+    from galcat.workers.galaxy_evaluate import evaluate_morphology, evaluate_sersic
+    from galcat.workers.galaxy_scan import load_model_reference
 
     try:
         network, label = load_model_reference(load_settings(), model, task)
@@ -314,7 +314,7 @@ def mock_galaxies(
 
     Example: galcat mock galaxies 100 --out mocks/ --seed 3
     """
-    from workers.galaxy_scan import write_mock_galaxies
+    from galcat.workers.galaxy_scan import write_mock_galaxies
 
     fractions = None if kinds == "all" else {k.strip(): 1.0 for k in kinds.split(",")}
     try:
@@ -339,7 +339,7 @@ def fit_sersic(
 
     Example: galcat fit sersic galfit_sersic_n1.fits.gz --pixel-scale 1 --out fit.csv
     """
-    from workers.galaxy_scan import fit_files
+    from galcat.workers.galaxy_scan import fit_files
 
     _report_files(fit_files(files, out, zero_point=zero_point, pixel_scale_arcsec=pixel_scale,
                             psf_fwhm_arcsec=psf_fwhm))

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from catalog.cli_output import console, errors, fail
-from catalog.settings import load_settings
+from galcat.catalog.cli_output import console, errors, fail
+from galcat.catalog.settings import load_settings
 
 jobs_app = typer.Typer(help="List, inspect, cancel and retry jobs.", no_args_is_help=True)
 train_app = typer.Typer(help="Train a model as a queued job.", no_args_is_help=True)
@@ -29,7 +29,7 @@ def worker(
 
     Example: galcat worker --queues gpu --concurrency 1
     """
-    from workers.worker_main import start_worker
+    from galcat.workers.worker_main import start_worker
 
     start_worker(load_settings(), queues.split(","), concurrency, name=name)
 
@@ -45,7 +45,7 @@ def jobs_list(
     """
     from rich.table import Table
 
-    from workers.jobs import list_jobs
+    from galcat.workers.jobs import list_jobs
 
     table = Table("id", "kind", "state", "progress", "attempts", "message")
     for job in list_jobs(load_settings(), limit=limit, include_shards=shards):
@@ -61,7 +61,7 @@ def jobs_show(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
 
     Example: galcat jobs show 12
     """
-    from workers.jobs import JobError, JobHandle
+    from galcat.workers.jobs import JobError, JobHandle
 
     try:
         state = JobHandle(job_id, load_settings()).status()
@@ -78,7 +78,7 @@ def jobs_cancel(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
 
     Example: galcat jobs cancel 12
     """
-    from workers.jobs import JobError, cancel
+    from galcat.workers.jobs import JobError, cancel
 
     try:
         state = cancel(load_settings(), job_id)
@@ -94,7 +94,7 @@ def jobs_retry(job_id: Annotated[int, typer.Argument(help="Job id.")], wait: Wai
 
     Example: galcat jobs retry 12 --wait
     """
-    from workers.jobs import JobError, retry
+    from galcat.workers.jobs import JobError, retry
 
     try:
         handle = retry(load_settings(), job_id)
@@ -206,8 +206,8 @@ def models_list() -> None:
     import sqlalchemy as sa
     from rich.table import Table
 
-    from catalog.db import get_database
-    from catalog.schema import ModelVersion
+    from galcat.catalog.db import get_database
+    from galcat.catalog.schema import ModelVersion
 
     table = Table("model", "task", "weights sha256", "training fingerprint", "created", "command")
     with get_database(load_settings()).new_session() as session:
@@ -227,9 +227,9 @@ def models_export(
 
     Example: galcat models export dla@1 --out models/shipped/dla
     """
-    from catalog.db import get_database
-    from catalog.registry import RegistryError
-    from catalog.shipped import export_model
+    from galcat.catalog.db import get_database
+    from galcat.catalog.registry import RegistryError
+    from galcat.catalog.shipped import export_model
 
     settings = load_settings()
     try:
@@ -242,13 +242,13 @@ def models_export(
 
 def submit_job(kind: str, params: dict[str, Any], model: str | None, where: str | None,
             wait: bool, local: bool) -> None:
-    from catalog.registry import RegistryError
-    from workers.jobs import JobError, submit
+    from galcat.catalog.registry import RegistryError
+    from galcat.workers.jobs import JobError, submit
 
     settings = load_settings()
     try:
         if local:
-            from workers.local import run_locally
+            from galcat.workers.local import run_locally
 
             handle = run_locally(settings, kind, params, model=model, where=where)
         else:

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from catalog.ingest.report import IngestSummary
-from catalog.sql import Rows
+from galcat.catalog.ingest.report import IngestSummary
+from galcat.catalog.sql import Rows
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -37,7 +37,7 @@ def show_rows(result: Rows, title: str | None = None, max_rows: int = 50) -> Non
 
 def save_rows(result: Rows, path: Path) -> None:
     """Write a query result to ``path`` in the format its suffix names, and say so."""
-    from catalog.tableio import write_table
+    from galcat.catalog.tableio import write_table
 
     write_table(result.to_table(), path)
     console.print(f"wrote {len(result.rows)} rows to {path}")

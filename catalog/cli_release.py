@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from catalog.cli_output import console, fail
+from galcat.catalog.cli_output import console, fail
 
 if TYPE_CHECKING:
-    from catalog.db import Database
-    from catalog.release import ReleaseRecord
+    from galcat.catalog.db import Database
+    from galcat.catalog.release import ReleaseRecord
 
 release_app = typer.Typer(help="Public catalogue releases: write, list, compare, re-export.",
                           no_args_is_help=True)
@@ -55,7 +55,7 @@ def release_export(
 
     Example: galcat release export DR1 --out mirror/DR1
     """
-    from catalog.release import ReleaseError, export_release
+    from galcat.catalog.release import ReleaseError, export_release
 
     try:
         record = export_release(_database(), tag, out)
@@ -71,7 +71,7 @@ def release_list() -> None:
     """
     from rich.table import Table
 
-    from catalog.release import list_releases
+    from galcat.catalog.release import list_releases
 
     records = list_releases(_database())
     table = Table("tag", "catalogue", "created (UTC)", "rows", "models", "formats", "files")
@@ -93,7 +93,7 @@ def release_diff(
 
     Example: galcat release diff DR1 DR2 --atol 0.01
     """
-    from catalog.release import ReleaseError, diff_releases
+    from galcat.catalog.release import ReleaseError, diff_releases
 
     try:
         diffs = diff_releases(_database(), tag_a, tag_b, atol=atol)
@@ -122,8 +122,8 @@ def serve(
 
     Example: galcat serve --port 8000 --files /data/releases  (then open http://127.0.0.1:8000/)
     """
-    from catalog.service import run_service
-    from catalog.settings import load_settings
+    from galcat.catalog.service import run_service
+    from galcat.catalog.settings import load_settings
 
     run_service(load_settings(), host, port, files or [])
 
@@ -141,7 +141,7 @@ def register_release(app: typer.Typer) -> None:
 
 def _make(catalogue: str, tag: str, out: Path, models: list[str], where: str,
           formats: str) -> None:
-    from catalog.release import ReleaseError, make_release
+    from galcat.catalog.release import ReleaseError, make_release
 
     try:
         record = make_release(_database(), catalogue, tag, out, models, where, formats)
@@ -160,7 +160,7 @@ def _show_files(record: ReleaseRecord, out: Path, verb: str) -> None:
 
 
 def _database() -> Database:
-    from catalog.cli import _ready_database
+    from galcat.catalog.cli import _ready_database
 
     return _ready_database()
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.settings import Settings
+from galcat.catalog.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 

@@ -9,8 +9,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-import migrations
-from catalog.db import Database
+from galcat import migrations
+from galcat.catalog.db import Database
 
 
 def alembic_config(database_url: str) -> Config:

@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog import __version__
-from catalog.schema import ModelVersion
+from galcat.catalog import __version__
+from galcat.catalog.schema import ModelVersion
 
 REFERENCE = re.compile(r"^(?P<name>[A-Za-z][\w.-]*)(?:@(?P<version>latest|\d+))?$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from catalog.db import Database
+from galcat.catalog.db import Database
 
 SCHEMA_HEAD = "0002"
 """The newest migration shipped with this code (a test checks it against Alembic)."""

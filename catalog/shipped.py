@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import models
-from catalog.registry import RegistryError, register, resolve, sha256_file, verified_weights
-from catalog.schema import ModelVersion
+from galcat import models
+from galcat.catalog.registry import RegistryError, register, resolve, sha256_file, verified_weights
+from galcat.catalog.schema import ModelVersion
 
 SHIPPED_DIR = Path(models.__file__).resolve().parent / "shipped"
 RECORD = "model.json"

@@ -19,7 +19,7 @@ from astropy.coordinates import Latitude, Longitude
 from numpy.typing import ArrayLike, NDArray
 from sqlalchemy.orm import Session
 
-from catalog.schema import Galaxy, Sightline
+from galcat.catalog.schema import Galaxy, Sightline
 
 ORDER = 29
 POSITIONAL_TABLES: dict[str, Any] = {"galaxy": Galaxy, "sightline": Sightline}

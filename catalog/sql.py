@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from catalog.db import Database, ReadOnlyViolation
+from galcat.catalog.db import Database, ReadOnlyViolation
 
 if TYPE_CHECKING:
     from astropy.table import Table

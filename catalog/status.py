@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from catalog import migrate
-from catalog.db import Database
-from catalog.schema import metadata
+from galcat.catalog import migrate
+from galcat.catalog.db import Database
+from galcat.catalog.schema import metadata
 
 COUNTED_TABLES = (
     "survey", "galaxy", "image", "sightline", "spectrum", "simulation", "label",

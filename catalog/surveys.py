@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.schema import Survey
+from galcat.catalog.schema import Survey
 
 
 def survey_id(session: Session, name: str, kind: str = "catalog", **fields: object) -> int:

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import create_engine
 
-from catalog.schema import metadata
+from galcat.catalog.schema import metadata
 
 config = context.config
 
@@ -14,7 +14,7 @@ config = context.config
 def _url() -> str:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        from catalog.settings import load_settings
+        from galcat.catalog.settings import load_settings
 
         url = load_settings().database_url
     return str(url)

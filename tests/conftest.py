@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from catalog import migrate
-from catalog.db import Database, forget_databases
-from catalog.schema import metadata
+from galcat.catalog import migrate
+from galcat.catalog.db import Database, forget_databases
+from galcat.catalog.schema import metadata
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "GALCAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

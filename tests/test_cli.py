@@ -13,7 +13,7 @@ from astropy.table import Table
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from catalog.cli import app
+from galcat.catalog.cli import app
 
 runner = CliRunner()
 
@@ -90,7 +90,7 @@ def test_usage_errors_exit_nonzero(argv: list[str]) -> None:
 def test_reading_commands_refuse_a_catalog_that_was_never_initialised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from catalog.db import forget_databases
+    from galcat.catalog.db import forget_databases
 
     monkeypatch.setenv("GALCAT_HOME", str(tmp_path))
     monkeypatch.setenv("GALCAT_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite'}")

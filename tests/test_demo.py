@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import REDIS_URL, unavailable
 
-from catalog.db import Database
-from catalog.schema import DlaAbsorber, Job, Release, SightlineSearch
+from galcat.catalog.db import Database
+from galcat.catalog.schema import DlaAbsorber, Job, Release, SightlineSearch
 
 GALCAT = str(Path(sys.executable).with_name("galcat"))
 
@@ -69,7 +69,7 @@ def test_demo_says_when_the_real_spectra_are_absent(
 ) -> None:
     from rich.console import Console
 
-    from workers import demo
+    from galcat.workers import demo
 
     monkeypatch.setattr(demo, "REAL_BOSS", tmp_path / "no-such-folder")
     console = Console(record=True, width=200)

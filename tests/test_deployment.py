@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from catalog.cli import app
+from galcat.catalog.cli import app
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 

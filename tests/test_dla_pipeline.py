@@ -11,13 +11,13 @@ import sqlalchemy as sa
 from astropy.table import Table
 from conftest import shared_data
 
-from catalog.db import Database
-from catalog.ingest.spectra import ingest_spectra
-from catalog.registry import register
-from catalog.schema import DlaAbsorber, Sightline, SightlineSearch, Spectrum
-from catalog.settings import load_settings
-from workers.dla_mock_files import write_mock_spectra
-from workers.local import run_locally
+from galcat.catalog.db import Database
+from galcat.catalog.ingest.spectra import ingest_spectra
+from galcat.catalog.registry import register
+from galcat.catalog.schema import DlaAbsorber, Sightline, SightlineSearch, Spectrum
+from galcat.catalog.settings import load_settings
+from galcat.workers.dla_mock_files import write_mock_spectra
+from galcat.workers.local import run_locally
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +28,8 @@ def tiny_dla(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     import keras
 
-    from catalog.registry import sha256_file
-    from models.dla.network import TINY_CONFIG, build_window_model
+    from galcat.catalog.registry import sha256_file
+    from galcat.models.dla.network import TINY_CONFIG, build_window_model
 
     keras.utils.set_random_seed(3)
     model = build_window_model(TINY_CONFIG)
@@ -81,7 +81,7 @@ def test_all_real_boss_spectra_ingest(db: Database, tmp_path: Path) -> None:
 def test_infer_job_matches_the_quick_look_scan(
     db: Database, galcat_env: dict[str, str], tiny_dla: Path, mock_files: Path, tmp_path: Path
 ) -> None:
-    from workers.dla_scan import scan_dla
+    from galcat.workers.dla_scan import scan_dla
 
     assert ingest_spectra(db, [mock_files]).ok
     with db.session() as session:
@@ -112,7 +112,7 @@ def test_infer_job_matches_the_quick_look_scan(
 def test_scan_reports_unreadable_files_and_keeps_the_rest(
     tiny_dla: Path, mock_files: Path, tmp_path: Path
 ) -> None:
-    from workers.dla_scan import scan_dla
+    from galcat.workers.dla_scan import scan_dla
 
     folder = tmp_path / "in"
     shutil.copytree(mock_files, folder)
@@ -125,9 +125,9 @@ def test_scan_reports_unreadable_files_and_keeps_the_rest(
 def test_scan_searches_each_quasar_once_in_the_spectrum_infer_uses(
     db: Database, tiny_dla: Path, tmp_path: Path
 ) -> None:
-    from catalog.formats.spectra import read_spectrum
-    from catalog.ingest.spectra import best_spectra
-    from workers.dla_scan import scan_dla
+    from galcat.catalog.formats.spectra import read_spectrum
+    from galcat.catalog.ingest.spectra import best_spectra
+    from galcat.workers.dla_scan import scan_dla
 
     boss = shared_data("boss")
     pair = [boss / "spec-3655-55240-0890.fits", boss / "spec-3657-55244-0552.fits"]
@@ -147,7 +147,7 @@ def test_scan_searches_each_quasar_once_in_the_spectrum_infer_uses(
 
 
 def test_best_observations_ranks_unmeasured_lowest_and_keeps_unidentified() -> None:
-    from workers.dla_scan import best_observations
+    from galcat.workers.dla_scan import best_observations
 
     spectra = [(7, None), (7, 3.0), (None, 1.0), (8, float("nan")), (-1, 2.0), (7, 9.0),
                (8, 0.5)]
@@ -155,8 +155,8 @@ def test_best_observations_ranks_unmeasured_lowest_and_keeps_unidentified() -> N
 
 
 def test_evaluate_writes_tables_and_plots(tiny_dla: Path, tmp_path: Path) -> None:
-    from workers.dla_evaluate import evaluate_dla
-    from workers.dla_scan import load_shipped_dla
+    from galcat.workers.dla_evaluate import evaluate_dla
+    from galcat.workers.dla_scan import load_shipped_dla
 
     model, network, _ = load_shipped_dla(tiny_dla)
     result = evaluate_dla(model, network, tmp_path, n_sightlines=40, seed=1)
@@ -170,7 +170,7 @@ def test_evaluate_writes_tables_and_plots(tiny_dla: Path, tmp_path: Path) -> Non
 def test_evaluate_on_a_survey_redshift_distribution(tiny_dla: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from catalog.cli import app
+    from galcat.catalog.cli import app
 
     Table({"Z": [2.31, 2.42, 6.5, np.nan]}).write(tmp_path / "qsos.csv")
     out = tmp_path / "eval"
@@ -189,9 +189,9 @@ def test_evaluate_on_a_survey_redshift_distribution(tiny_dla: Path, tmp_path: Pa
 
 
 def test_parks18_like_mocks_follow_the_anchors_test_set() -> None:
-    from catalog.formats.parks18 import TRUTH_FILE, read_parks18_truth
-    from models.dla.mock import generate_mock_sightlines
-    from workers.dla_evaluate import parks18_like_population
+    from galcat.catalog.formats.parks18 import TRUTH_FILE, read_parks18_truth
+    from galcat.models.dla.mock import generate_mock_sightlines
+    from galcat.workers.dla_evaluate import parks18_like_population
 
     folder = shared_data("parks18")
     config = parks18_like_population(folder)
@@ -210,7 +210,7 @@ def test_parks18_like_mocks_follow_the_anchors_test_set() -> None:
 def test_evaluate_like_parks18_from_the_command_line(tiny_dla: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from catalog.cli import app
+    from galcat.catalog.cli import app
 
     parks18 = shared_data("parks18")
     out = tmp_path / "eval"
@@ -231,8 +231,8 @@ def test_evaluate_like_parks18_from_the_command_line(tiny_dla: Path, tmp_path: P
 def test_train_dla_job_registers_a_model_and_can_continue_it(
     db: Database, galcat_env: dict[str, str]
 ) -> None:
-    from catalog.schema import ModelVersion
-    from models.dla.network import TINY_CONFIG
+    from galcat.catalog.schema import ModelVersion
+    from galcat.models.dla.network import TINY_CONFIG
 
     settings = load_settings()
     recipe = {"seed": 4, "n_train_sightlines": 24, "n_validation_sightlines": 8,
@@ -268,8 +268,8 @@ def test_train_dla_job_registers_a_model_and_can_continue_it(
 def test_calibration_job_registers_the_same_weights_with_a_fitted_calibration(
     db: Database, galcat_env: dict[str, str]
 ) -> None:
-    from catalog.schema import ModelVersion
-    from catalog.shipped import shipped_model
+    from galcat.catalog.schema import ModelVersion
+    from galcat.catalog.shipped import shipped_model
 
     settings = load_settings()
     shipped = shipped_model("dla")
@@ -306,7 +306,7 @@ def test_training_on_from_a_calibrated_model_drops_the_stale_calibration(
 ) -> None:
     import json
 
-    from catalog.schema import ModelVersion
+    from galcat.catalog.schema import ModelVersion
 
     settings = load_settings()
     record = json.loads((tiny_dla / "model.json").read_text())
@@ -328,7 +328,7 @@ def test_training_on_from_a_calibrated_model_drops_the_stale_calibration(
 def test_precision_bound_from_the_command_line(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from catalog.cli import app
+    from galcat.catalog.cli import app
 
     out = tmp_path / "bound"
     result = CliRunner().invoke(app, ["evaluate", "dla-bound", "--n", "60", "--seed", "3",

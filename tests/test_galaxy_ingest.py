@@ -10,20 +10,20 @@ import sqlalchemy as sa
 from astropy.table import Table
 from typer.testing import CliRunner
 
-from catalog.cli import app
-from catalog.db import Database
-from catalog.formats.images import read_image, write_profile_fits
-from catalog.ingest.images import ingest_images
-from catalog.ingest.labels import (
+from galcat.catalog.cli import app
+from galcat.catalog.db import Database
+from galcat.catalog.formats.images import read_image, write_profile_fits
+from galcat.catalog.ingest.images import ingest_images
+from galcat.catalog.ingest.labels import (
     GZ2_COLUMNS,
     LabelOutcome,
     gz2_parent,
     ingest_labels,
     parse_iau_name,
 )
-from catalog.schema import Galaxy, Image, ImagePixels, Label
-from catalog.sky import healpix_29
-from catalog.surveys import survey_id
+from galcat.catalog.schema import Galaxy, Image, ImagePixels, Label
+from galcat.catalog.sky import healpix_29
+from galcat.catalog.surveys import survey_id
 
 runner = CliRunner()
 RING_CATALOGUE = ("zoobot_rings", "example_ring_catalog_basic_png.csv")
@@ -214,7 +214,7 @@ def test_candels_and_sersic_tables(db: Database, tmp_path: Path) -> None:
 
 
 def test_gz2_tree_matches_the_network_and_iau_names_parse() -> None:
-    gz2 = pytest.importorskip("models.galaxy.gz2")
+    gz2 = pytest.importorskip("galcat.models.galaxy.gz2")
     assert gz2.GZ2_KAGGLE.columns == GZ2_COLUMNS
     assert [q.parent for q in gz2.GZ2_KAGGLE.questions] == \
         [gz2_parent(q.columns()[0]) for q in gz2.GZ2_KAGGLE.questions]

@@ -12,23 +12,23 @@ import sqlalchemy as sa
 from astropy.table import Table
 from typer.testing import CliRunner
 
-from catalog import migrate
-from catalog.cli import app
-from catalog.db import Database, forget_databases, get_database
-from catalog.ingest.images import ingest_images
-from catalog.registry import artifact_path, register
-from catalog.schema import Image, ModelVersion, Morphology, SersicFit
-from catalog.settings import load_settings
+from galcat.catalog import migrate
+from galcat.catalog.cli import app
+from galcat.catalog.db import Database, forget_databases, get_database
+from galcat.catalog.ingest.images import ingest_images
+from galcat.catalog.registry import artifact_path, register
+from galcat.catalog.schema import Image, ModelVersion, Morphology, SersicFit
+from galcat.catalog.settings import load_settings
 
 keras = pytest.importorskip("keras")
 
-from workers.galaxy_evaluate import (  # noqa: E402
+from galcat.workers.galaxy_evaluate import (  # noqa: E402
     TRAIN_STREAM,
     data_fingerprint,
     mock_galaxies,
 )
-from workers.galaxy_scan import write_mock_galaxies  # noqa: E402
-from workers.local import run_locally  # noqa: E402
+from galcat.workers.galaxy_scan import write_mock_galaxies  # noqa: E402
+from galcat.workers.local import run_locally  # noqa: E402
 
 runner = CliRunner()
 TINY = {"filters": [4, 8], "dense_units": 8, "epochs": 2, "batch_size": 32,

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from astropy.table import Table
 from conftest import shared_data
 
-from catalog.db import Database
-from catalog.ingest.tables import ingest_catalog
-from catalog.schema import Galaxy, Sightline, Survey
+from galcat.catalog.db import Database
+from galcat.catalog.ingest.tables import ingest_catalog
+from galcat.catalog.schema import Galaxy, Sightline, Survey
 
 
 def _count(db: Database, model: type) -> int:
@@ -130,7 +130,7 @@ def test_named_columns_and_missing_columns(db: Database, tmp_path: Path) -> None
 
 
 def test_a_database_refusal_is_reported_by_file_with_the_first_line_only() -> None:
-    from catalog.ingest.report import FileOutcome
+    from galcat.catalog.ingest.report import FileOutcome
 
     outcome = FileOutcome(path="a.fits")
     outcome.refused_by_database("a.fits", ValueError("duplicate key\nDETAIL: (id)=(3)"))

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from conftest import REDIS_URL, unavailable
 from tcp_proxy import TcpProxy
 
-from catalog.db import Database
-from catalog.registry import artifact_path, register
-from catalog.schema import Galaxy, Job, ScalarPrediction
-from catalog.settings import load_settings
-from catalog.sky import healpix_29
-from catalog.surveys import survey_id
-from workers.jobs import JobHandle, retry, submit
+from galcat.catalog.db import Database
+from galcat.catalog.registry import artifact_path, register
+from galcat.catalog.schema import Galaxy, Job, ScalarPrediction
+from galcat.catalog.settings import load_settings
+from galcat.catalog.sky import healpix_29
+from galcat.catalog.surveys import survey_id
+from galcat.workers.jobs import JobHandle, retry, submit
 
 GALCAT = str(Path(sys.executable).with_name("galcat"))
 
@@ -92,8 +92,8 @@ def workers(env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
 
 @pytest.fixture(scope="session")
 def toy_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from models import toy_regressor
-    from workers.model_io import save_model
+    from galcat.models import toy_regressor
+    from galcat.workers.model_io import save_model
 
     model, _ = toy_regressor.train(toy_regressor.ToyConfig(epochs=2, n_train=500), seed=1)
     return save_model(model, tmp_path_factory.mktemp("toy"))

@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from catalog import migrate
-from catalog.db import Database
-from catalog.schema import metadata
-from catalog.schema_version import SCHEMA_HEAD, schema_revision
+from galcat.catalog import migrate
+from galcat.catalog.db import Database
+from galcat.catalog.schema import metadata
+from galcat.catalog.schema_version import SCHEMA_HEAD, schema_revision
 
 
 def test_up_down_up(db: Database) -> None:

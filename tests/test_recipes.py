@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from catalog.db import Database
-from catalog.release import make_release
-from catalog.release.synthetic import Sample, sample_catalogue
-from catalog.sky import angular_distance_deg
-from catalog.sql import Rows, run_sql
+from galcat.catalog.db import Database
+from galcat.catalog.release import make_release
+from galcat.catalog.release.synthetic import Sample, sample_catalogue
+from galcat.catalog.sky import angular_distance_deg
+from galcat.catalog.sql import Rows, run_sql
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

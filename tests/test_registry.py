@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from catalog.db import Database
-from catalog.registry import RegistryError, artifact_path, register, resolve, verified_weights
-from catalog.schema import ModelVersion
+from galcat.catalog.db import Database
+from galcat.catalog.registry import (
+    RegistryError,
+    artifact_path,
+    register,
+    resolve,
+    verified_weights,
+)
+from galcat.catalog.schema import ModelVersion
 
 
 def _register(db: Database, store: Path, tmp_path: Path) -> str:
@@ -52,8 +58,8 @@ def test_shipped_models_register_once_and_again_when_recalibrated(
 ) -> None:
     import json
 
-    from catalog.registry import sha256_file
-    from catalog.shipped import RECORD, register_shipped
+    from galcat.catalog.registry import sha256_file
+    from galcat.catalog.shipped import RECORD, register_shipped
 
     folder = tmp_path / "shipped" / "toy"
     folder.mkdir(parents=True)

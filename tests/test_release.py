@@ -20,8 +20,8 @@ from astropy.io import fits, votable
 from astropy.table import Table
 from astropy.table import meta as table_meta
 
-from catalog.db import Database
-from catalog.release import (
+from galcat.catalog.db import Database
+from galcat.catalog.release import (
     ReleaseError,
     ReleaseExists,
     diff_releases,
@@ -29,10 +29,10 @@ from catalog.release import (
     list_releases,
     make_release,
 )
-from catalog.release.build import release_filenames, write_files
-from catalog.release.definitions import MORPHOLOGY_GALAXIES
-from catalog.release.synthetic import Sample, sample_catalogue
-from catalog.schema import Morphology, Release, ReleaseFile
+from galcat.catalog.release.build import release_filenames, write_files
+from galcat.catalog.release.definitions import MORPHOLOGY_GALAXIES
+from galcat.catalog.release.synthetic import Sample, sample_catalogue
+from galcat.catalog.schema import Morphology, Release, ReleaseFile
 
 MADE_AT = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -159,7 +159,7 @@ def test_export_rewrites_byte_for_byte(db: Database, sample: Sample, tmp_path: P
     first = make_release(db, "dla", "DLA1", tmp_path / "a", where="z_qso > 2.5", now=MADE_AT)
     assert first.table_rows["sightlines"] == int(np.sum(sample.sightlines.z_qso > 2.5))
     # later rows from the same pinned model never creep into the frozen release
-    from catalog.release.synthetic import load_dla, load_sightlines
+    from galcat.catalog.release.synthetic import load_dla, load_sightlines
 
     more = load_sightlines(db, 30, seed=99, survey="later")
     load_dla(db, sample.models["dla"], more, seed=98)
@@ -253,9 +253,9 @@ def test_memory_does_not_grow_with_rows(tmp_path: Path, monkeypatch: pytest.Monk
                                         ) -> None:
     """Peak Python memory while writing 4x more rows stays about the same (SQLite,
     500-row chunks; a first untraced release imports the writers and fills caches)."""
-    import catalog.release.build as build
-    from catalog import migrate
-    from catalog.release.synthetic import add_model_version, load_galaxies, load_morphology
+    import galcat.catalog.release.build as build
+    from galcat.catalog import migrate
+    from galcat.catalog.release.synthetic import add_model_version, load_galaxies, load_morphology
 
     monkeypatch.setattr(build, "CHUNK_ROWS", 500)
     databases = []

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from catalog.cli import app
-from catalog.db import get_database
-from catalog.release.synthetic import sample_catalogue
-from catalog.settings import load_settings
+from galcat.catalog.cli import app
+from galcat.catalog.db import get_database
+from galcat.catalog.release.synthetic import sample_catalogue
+from galcat.catalog.settings import load_settings
 
 runner = CliRunner()
 

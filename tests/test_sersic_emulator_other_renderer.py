@@ -10,9 +10,9 @@ from astropy.modeling.models import Sersic2D
 from scipy.ndimage import gaussian_filter
 from scipy.special import gamma, gammaincinv
 
-from catalog.shipped import shipped_model
-from workers.galaxy_inference import make_stamp, sersic_rows
-from workers.galaxy_scan import load_model_reference
+from galcat.catalog.shipped import shipped_model
+from galcat.workers.galaxy_inference import make_stamp, sersic_rows
+from galcat.workers.galaxy_scan import load_model_reference
 
 ZERO_POINT, SCALE, SIZE, FINE = 25.94, 0.06, 64, 7
 

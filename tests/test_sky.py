@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from catalog.db import Database
-from catalog.schema import Galaxy
-from catalog.sky import angular_distance_deg, cone, cone_ranges, healpix_29
-from catalog.surveys import survey_id
+from galcat.catalog.db import Database
+from galcat.catalog.schema import Galaxy
+from galcat.catalog.sky import angular_distance_deg, cone, cone_ranges, healpix_29
+from galcat.catalog.surveys import survey_id
 
 N_POINTS = 100_000
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from catalog.db import Database
-from catalog.schema import Survey
-from catalog.sql import QueryError, run_sql
+from galcat.catalog.db import Database
+from galcat.catalog.schema import Survey
+from galcat.catalog.sql import QueryError, run_sql
 
 
 @pytest.fixture

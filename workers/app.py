@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from catalog.settings import Settings, load_settings
+from galcat.catalog.settings import Settings, load_settings
 
 QUEUES = ("gpu", "cpu")
 EMBEDDED_POLL_S = 0.05
@@ -16,7 +16,7 @@ FILESYSTEM_BROKER = "filesystem://"
 def make_celery(settings: Settings) -> Celery:
     """A Celery app on ``settings.broker_url`` with galcat's delivery guarantees:
     late acks, prefetch 1, a Redis visibility timeout above the longest job."""
-    app = Celery("galcat", broker=settings.broker_url, include=["workers.tasks"])
+    app = Celery("galcat", broker=settings.broker_url, include=["galcat.workers.tasks"])
     transport_options: dict[str, Any] = {}
     if settings.broker_url.startswith("sqla+"):
         settings.home.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from catalog.db import Database, get_database
-from catalog.settings import Settings
+from galcat.catalog.db import Database, get_database
+from galcat.catalog.settings import Settings
 
 DEMO_SEED = 2026
 REAL_BOSS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "boss"
@@ -57,7 +57,7 @@ def run_demo(settings: Settings, size: str = "small", console: Console | None = 
     galaxy_models = _galaxy_models_shipped()
     if galaxy_models:
         _ingest_galaxies(db, galaxies_dir, sizes.galaxies, report, console)
-    from workers.demo_worker import WorkerProcess
+    from galcat.workers.demo_worker import WorkerProcess
 
     with WorkerProcess(settings, settings.home / "logs" / "demo-worker.log"):
         _infer(settings, "dla", "dla", report, console)
@@ -75,7 +75,7 @@ def run_demo(settings: Settings, size: str = "small", console: Console | None = 
 
 
 def _galaxy_models_shipped() -> list[str]:
-    from catalog.shipped import shipped_models
+    from galcat.catalog.shipped import shipped_models
 
     names = {m.name for m in shipped_models()}
     return [name for name in ("sersic", "morphology") if name in names]
@@ -83,8 +83,8 @@ def _galaxy_models_shipped() -> list[str]:
 
 def _ingest_galaxies(db: Database, folder: Path, n: int, report: DemoReport,
                      console: Console) -> None:
-    from catalog.ingest.images import ingest_images
-    from workers.galaxy_scan import write_mock_galaxies
+    from galcat.catalog.ingest.images import ingest_images
+    from galcat.workers.galaxy_scan import write_mock_galaxies
 
     truth = folder / "truth.ecsv"
     if not truth.exists():
@@ -98,7 +98,7 @@ def _ingest_galaxies(db: Database, folder: Path, n: int, report: DemoReport,
 
 def _release(db: Database, catalogue: str, tag: str, out: Path, report: DemoReport,
              console: Console) -> None:
-    from catalog.release.build import ReleaseExists, load_release, make_release
+    from galcat.catalog.release.build import ReleaseExists, load_release, make_release
 
     try:
         record = make_release(db, catalogue, tag, out)
@@ -111,8 +111,8 @@ def _release(db: Database, catalogue: str, tag: str, out: Path, report: DemoRepo
 
 
 def _init(settings: Settings, db: Database, console: Console) -> None:
-    from catalog import migrate
-    from catalog.shipped import register_shipped
+    from galcat.catalog import migrate
+    from galcat.catalog.shipped import register_shipped
 
     migrate.upgrade(db)
     with db.session() as session:
@@ -122,8 +122,8 @@ def _init(settings: Settings, db: Database, console: Console) -> None:
 
 def _ingest_spectra(db: Database, folder: Path, n: int, report: DemoReport,
                     console: Console) -> None:
-    from catalog.ingest.spectra import ingest_spectra
-    from workers.dla_mock_files import write_mock_spectra
+    from galcat.catalog.ingest.spectra import ingest_spectra
+    from galcat.workers.dla_mock_files import write_mock_spectra
 
     if not (folder / "truth.ecsv").exists():
         console.print(f"[bold]1.[/] writing {n} mock quasar sightlines with DLAs to {folder}")
@@ -141,7 +141,7 @@ def _ingest_spectra(db: Database, folder: Path, n: int, report: DemoReport,
 
 def _infer(settings: Settings, task: str, model: str, report: DemoReport,
            console: Console) -> None:
-    from workers.jobs import submit
+    from galcat.workers.jobs import submit
 
     started = time.monotonic()
     handle = submit("infer", model=model, settings=settings,
@@ -154,7 +154,7 @@ def _infer(settings: Settings, task: str, model: str, report: DemoReport,
 
 def _plots(db: Database, spectra_dir: Path, galaxies_dir: Path | None, out: Path,
            report: DemoReport, console: Console) -> None:
-    from workers.demo_plots import dla_completeness_plot, sersic_vs_truth_plot, spectrum_plot
+    from galcat.workers.demo_plots import dla_completeness_plot, sersic_vs_truth_plot, spectrum_plot
 
     out.mkdir(parents=True, exist_ok=True)
     report.plots.append(spectrum_plot(db, spectra_dir, out / "spectrum_with_dlas.png"))

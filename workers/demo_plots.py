@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from catalog.db import Database
-from catalog.ingest.spectra import best_spectra, load_pixels
-from catalog.schema import DlaAbsorber, Sightline
+from galcat.catalog.db import Database
+from galcat.catalog.ingest.spectra import best_spectra, load_pixels
+from galcat.catalog.schema import DlaAbsorber, Sightline
 
 LYA_AA = 1215.6701
 LYB_AA = 1025.7223
@@ -78,7 +78,7 @@ def spectrum_plot(db: Database, spectra_dir: Path, out: Path) -> Path:
 
 def dla_completeness_plot(db: Database, spectra_dir: Path, out: Path) -> Path:
     """Fraction of the demo's true DLAs found as DLAs (|Δz| < 0.015) per log N_HI bin."""
-    from models.dla.evaluation import binned_fraction, match_nearest
+    from galcat.models.dla.evaluation import binned_fraction, match_nearest
 
     truth = _truth(spectra_dir)
     truth = truth[truth["log_nhi"] >= 20.3]
@@ -108,7 +108,7 @@ def dla_completeness_plot(db: Database, spectra_dir: Path, out: Path) -> Path:
 
 def sersic_vs_truth_plot(db: Database, galaxies_dir: Path, out: Path) -> Path:
     """Emulated Sérsic parameters of the demo galaxies against their mock truth."""
-    from catalog.schema import Image, SersicFit
+    from galcat.catalog.schema import Image, SersicFit
 
     truth = _truth(galaxies_dir)
     by_file = {str(name): i for i, name in enumerate(truth["file"])}

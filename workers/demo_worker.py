@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from catalog.settings import Settings
+from galcat.catalog.settings import Settings
 
 
 class WorkerProcess:

@@ -47,16 +47,16 @@ def precision_bounds(n_sightlines: int, seed: int, snr_min: float = 5.0,
     from astropy.table import Table
     from scipy.ndimage import gaussian_filter1d
 
-    from models.dla.forest import forest_optical_depth
-    from models.dla.information import absorber_flux, absorber_precision_bounds
-    from models.dla.mock import (
+    from galcat.models.dla.forest import forest_optical_depth
+    from galcat.models.dla.information import absorber_flux, absorber_precision_bounds
+    from galcat.models.dla.mock import (
         MockConfig,
         boss_grid,
         generate_mock_sightlines,
         noise_sigma,
         resolution_sigma_pixels,
     )
-    from models.dla.voigt import optical_depth_on_boss_grid
+    from galcat.models.dla.voigt import optical_depth_on_boss_grid
 
     config = population or MockConfig()
     mock = generate_mock_sightlines(n_sightlines, seed, config)

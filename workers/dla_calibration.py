@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from catalog.registry import register, verified_weights
-from catalog.schema import ModelVersion
-from workers.lifecycle import JobContext
-from workers.training import TRAINERS, lineage
+from galcat.catalog.registry import register, verified_weights
+from galcat.catalog.schema import ModelVersion
+from galcat.workers.lifecycle import JobContext
+from galcat.workers.training import TRAINERS, lineage
 
 LOG_NHI_HI_MIN = 19.5
 BIAS_EDGES = (20.3, 20.5, 20.7, 21.0, 21.5, 22.6)
@@ -27,7 +27,7 @@ BIAS_EDGES = (20.3, 20.5, 20.7, 21.0, 21.5, 22.6)
 
 def matched_log_nhi(truth: np.ndarray, absorbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(true, estimated) log N_HI of every true H I absorber matched by a non-LYB absorber."""
-    from models.dla.evaluation import match_nearest
+    from galcat.models.dla.evaluation import match_nearest
 
     truth = truth[truth["log_nhi"] >= LOG_NHI_HI_MIN]
     found = absorbers[absorbers["type"] != "LYB"]
@@ -39,7 +39,7 @@ def matched_log_nhi(truth: np.ndarray, absorbers: np.ndarray) -> tuple[np.ndarra
 
 def bias_by_log_nhi(true: np.ndarray, estimate: np.ndarray) -> list[dict[str, float]]:
     """Mean and scatter of estimate − truth (dex) in bins of true log N_HI ≥ 20.3."""
-    from models.dla.evaluation import binned_delta
+    from galcat.models.dla.evaluation import binned_delta
 
     edges = np.asarray(BIAS_EDGES)
     count, mean, sigma = binned_delta(true, estimate, edges)
@@ -49,10 +49,10 @@ def bias_by_log_nhi(true: np.ndarray, estimate: np.ndarray) -> list[dict[str, fl
 
 
 def _calibrate_dla(ctx: JobContext) -> None:
-    from models.dla.calibration import calibrate_log_nhi, fit_log_nhi_calibration
-    from models.dla.network import NetworkConfig
-    from models.dla.recipe import evaluate_on_mocks
-    from workers.model_io import load_model
+    from galcat.models.dla.calibration import calibrate_log_nhi, fit_log_nhi_calibration
+    from galcat.models.dla.network import NetworkConfig
+    from galcat.models.dla.recipe import evaluate_on_mocks
+    from galcat.workers.model_io import load_model
 
     if ctx.model_version_id is None:
         raise ValueError("--from must name a registered DLA model (dla@N)")

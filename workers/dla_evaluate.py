@@ -29,13 +29,13 @@ def parks18_like_population(folder: Path) -> Any:
     """Mocks shaped like the Parks+2018 test set: every sightline holds a DLA (and as many
     extra ones on average), no sub-DLAs, quasar redshifts and DLA column densities drawn
     from that set's own files."""
-    from catalog.formats.parks18 import (
+    from galcat.catalog.formats.parks18 import (
         PREDICTIONS_FILE,
         TRUTH_FILE,
         read_parks18_redshifts,
         read_parks18_truth,
     )
-    from models.dla.mock import MockConfig
+    from galcat.models.dla.mock import MockConfig
 
     truth = read_parks18_truth(folder / TRUTH_FILE)
     z_qso = read_parks18_redshifts(folder / PREDICTIONS_FILE)
@@ -53,9 +53,9 @@ def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 20
     (a ``MockConfig``; by default quasar redshifts uniform over 2.2–5)."""
     from astropy.table import Table
 
-    from models.dla.evaluation import binned_fraction, match_nearest
-    from models.dla.mock import MockConfig
-    from models.dla.recipe import evaluate_on_mocks
+    from galcat.models.dla.evaluation import binned_fraction, match_nearest
+    from galcat.models.dla.mock import MockConfig
+    from galcat.models.dla.recipe import evaluate_on_mocks
 
     out_dir.mkdir(parents=True, exist_ok=True)
     config = population or MockConfig()
@@ -112,7 +112,7 @@ def _by_z_qso(run: Any, as_dla: np.ndarray, snr_min: float) -> Any:
     in bins of quasar redshift."""
     from astropy.table import Table
 
-    from models.dla.evaluation import match_nearest
+    from galcat.models.dla.evaluation import match_nearest
 
     z_qso = np.asarray(run.mock.z_qso)
     truth = run.truth[run.truth["log_nhi"] >= 20.3]
@@ -146,13 +146,13 @@ def _summary_row(name: str, s: dict[str, float], n_sightlines: int, n_true: int)
 
 def _parks(folder: Path) -> tuple[Any, np.ndarray, np.ndarray] | None:
     """(score, true log N_HI of its DLAs, predictions) of Parks's published test set."""
-    from catalog.formats.parks18 import (
+    from galcat.catalog.formats.parks18 import (
         PREDICTIONS_FILE,
         TRUTH_FILE,
         read_parks18_predictions,
         read_parks18_truth,
     )
-    from models.dla.evaluation import score_dla_catalog
+    from galcat.models.dla.evaluation import score_dla_catalog
 
     if not (folder / TRUTH_FILE).exists():
         return None
@@ -166,7 +166,7 @@ def _parks(folder: Path) -> tuple[Any, np.ndarray, np.ndarray] | None:
 def _delta_by_log_nhi(true_log_nhi: np.ndarray, estimates: np.ndarray, match_index: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and scatter of estimate − truth (dex) of matched DLAs per bin of true log N_HI."""
-    from models.dla.evaluation import binned_delta
+    from galcat.models.dla.evaluation import binned_delta
 
     hit = match_index >= 0
     _, mean, sigma = binned_delta(np.asarray(true_log_nhi)[hit],

@@ -9,12 +9,12 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.db import Database
-from catalog.ingest.spectra import best_spectra, load_pixels
-from catalog.schema import DlaAbsorber, ModelVersion, Sightline, SightlineSearch
-from catalog.settings import Settings
-from workers.inference import TASKS, InferenceTask
-from workers.model_io import load_model
+from galcat.catalog.db import Database
+from galcat.catalog.ingest.spectra import best_spectra, load_pixels
+from galcat.catalog.schema import DlaAbsorber, ModelVersion, Sightline, SightlineSearch
+from galcat.catalog.settings import Settings
+from galcat.workers.inference import TASKS, InferenceTask
+from galcat.workers.model_io import load_model
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class LoadedDla:
 
 def load_dla(settings: Settings, version: ModelVersion) -> LoadedDla:
     """The version's window model and its network geometry."""
-    from models.dla.network import NetworkConfig
+    from galcat.models.dla.network import NetworkConfig
 
     network = NetworkConfig.from_dict(version.hyperparameters["network"])
     return LoadedDla(load_model(settings, version), network)
@@ -33,7 +33,7 @@ def load_dla(settings: Settings, version: ModelVersion) -> LoadedDla:
 
 def predict_dla(loaded: LoadedDla, session: Session, ids: list[int]) -> list[dict[str, Any]]:
     """One row per sightline: where it was searched and the absorbers found."""
-    from models.dla.pipeline import find_dlas
+    from galcat.models.dla.pipeline import find_dlas
 
     chosen = best_spectra(session, ids)
     z_qso: dict[int, float | None] = dict(session.execute(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from catalog.formats.spectra import SpectrumRecord, write_boss_spec
+from galcat.catalog.formats.spectra import SpectrumRecord, write_boss_spec
 
 MOCK_PLATE0 = 8000
 MOCK_MJD0 = 60000
@@ -24,7 +24,7 @@ def write_mock_spectra(n: int, out_dir: Path, seed: int, centre_deg: tuple[float
     from astropy.table import Table
     from rich.progress import track
 
-    from models.dla.mock import generate_mock_sightlines
+    from galcat.models.dla.mock import generate_mock_sightlines
 
     out_dir.mkdir(parents=True, exist_ok=True)
     mock = generate_mock_sightlines(n, seed)

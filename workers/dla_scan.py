@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog.formats.spectra import SpectrumFormatError, SpectrumRecord, read_spectrum
-from catalog.ingest.spectra import expand_paths, highest_snr
-from catalog.shipped import ShippedModel, shipped_model
-from catalog.tableio import write_table
+from galcat.catalog.formats.spectra import SpectrumFormatError, SpectrumRecord, read_spectrum
+from galcat.catalog.ingest.spectra import expand_paths, highest_snr
+from galcat.catalog.shipped import ShippedModel, shipped_model
+from galcat.catalog.tableio import write_table
 
 ABSORBER_UNITS = {"ra": "deg", "dec": "deg", "log_nhi": "dex(cm-2)", "log_nhi_err": "dex"}
 
@@ -45,8 +45,8 @@ def load_shipped_dla(folder: Path | None = None) -> tuple[Any, Any, ShippedModel
     """(window model, network config, record) of a shipped or exported DLA model."""
     import keras
 
-    from models.dla.network import NetworkConfig
-    from workers.model_io import configure_backend
+    from galcat.models.dla.network import NetworkConfig
+    from galcat.workers.model_io import configure_backend
 
     shipped = ShippedModel(folder, _record(folder)) if folder else shipped_model("dla")
     configure_backend()
@@ -58,7 +58,7 @@ def scan_dla(paths: Sequence[str | Path], out: Path, model_dir: Path | None = No
              z_qso: float | None = None, batch: int = 64) -> ScanResult:
     """Search every readable spectrum, each quasar once (its highest-S/N observation);
     unreadable files are reported, the rest scanned."""
-    from models.dla.pipeline import find_dlas
+    from galcat.models.dla.pipeline import find_dlas
 
     model, network, _ = load_shipped_dla(model_dir)
     result = ScanResult(out, out.with_name(f"{out.stem}_sightlines{out.suffix}"))

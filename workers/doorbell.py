@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from catalog.db import Database
-from catalog.schema.base import utcnow
-from catalog.settings import Settings
-from workers.lifecycle import JOB
-from workers.tasks import RUN_JOB
+from galcat.catalog.db import Database
+from galcat.catalog.schema.base import utcnow
+from galcat.catalog.settings import Settings
+from galcat.workers.lifecycle import JOB
+from galcat.workers.tasks import RUN_JOB
 
 
 def ring(settings: Settings, db: Database, jobs: Iterable[tuple[int, str]]) -> None:
@@ -20,7 +20,7 @@ def ring(settings: Settings, db: Database, jobs: Iterable[tuple[int, str]]) -> N
     reaper can ring again for a job whose message was lost. It is committed before
     the messages go out, so no transaction of ours holds the row when a worker claims it.
     """
-    from workers.app import celery_app
+    from galcat.workers.app import celery_app
 
     jobs = list(jobs)
     if not jobs:

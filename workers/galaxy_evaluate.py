@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from models.galaxy.mock import DEFAULT_KIND_FRACTIONS, make_mocks
-from models.galaxy.profile import HST_F160W_64
-from models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS
+from galcat.models.galaxy.mock import DEFAULT_KIND_FRACTIONS, make_mocks
+from galcat.models.galaxy.profile import HST_F160W_64
+from galcat.models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS
 
 MAG_MAX = 23.0
 MOCK_CHUNK = 500
@@ -168,7 +168,7 @@ def morphology_scores(pred: Mapping[str, np.ndarray], truth: Any,
 def emulator_on_mocks(model: Any, images: np.ndarray, truth: np.ndarray,
                       ) -> dict[str, np.ndarray]:
     """Emulator predictions for mocks, given the metadata their headers would carry."""
-    from models.galaxy import emulator
+    from galcat.models.galaxy import emulator
 
     return emulator.predict(model, images, zero_point=truth["zero_point"],
                             psf_fwhm_arcsec=truth["psf_fwhm_arcsec"],
@@ -178,7 +178,7 @@ def emulator_on_mocks(model: Any, images: np.ndarray, truth: np.ndarray,
 def morphology_on_mocks(model: Any, images: np.ndarray, truth: np.ndarray,
                         ) -> dict[str, np.ndarray]:
     """Morphology predictions for mocks, given their header metadata."""
-    from models.galaxy import morphology
+    from galcat.models.galaxy import morphology
 
     return morphology.predict(model, images, zero_point=truth["zero_point"],
                               psf_fwhm_arcsec=truth["psf_fwhm_arcsec"],
@@ -191,7 +191,7 @@ def evaluate_sersic(model: Any, out_dir: Path, *, n: int = 1000, n_fit: int = 10
     ``n_fit`` of them; writes ``sersic_summary.ecsv``, ``sersic_objects.ecsv`` and PNGs."""
     from astropy.table import Table
 
-    from models.galaxy.fitter import fit_many
+    from galcat.models.galaxy.fitter import fit_many
 
     out_dir.mkdir(parents=True, exist_ok=True)
     images, truth = mock_galaxies(n, seed, HELD_OUT_STREAM, kind_fractions={"sersic": 1.0})

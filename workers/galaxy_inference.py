@@ -23,10 +23,10 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.schema import Image, ImagePixels, ModelVersion, Morphology, SersicFit
-from models.galaxy.preprocess import estimate_sky_sigma
-from models.galaxy.profile import HST_F160W_64, check_profile, crop_or_pad
-from workers.inference import TASKS, InferenceTask, Rows, load_keras, upsert_rows
+from galcat.catalog.schema import Image, ImagePixels, ModelVersion, Morphology, SersicFit
+from galcat.models.galaxy.preprocess import estimate_sky_sigma
+from galcat.models.galaxy.profile import HST_F160W_64, check_profile, crop_or_pad
+from galcat.workers.inference import TASKS, InferenceTask, Rows, load_keras, upsert_rows
 
 SERSIC_COLUMNS = ("mag", "mag_err", "r_eff_arcsec", "r_eff_err", "sersic_n", "sersic_n_err",
                   "axis_ratio", "axis_ratio_err", "pa_deg")
@@ -128,7 +128,7 @@ def network_arrays(stamps: Sequence[Stamp]) -> dict[str, np.ndarray]:
 
 def sersic_rows(model: Any, stamps: Sequence[Stamp]) -> list[dict[str, Any] | None]:
     """Emulator answers per stamp (``None`` where the network returned non-finite values)."""
-    from models.galaxy import emulator
+    from galcat.models.galaxy import emulator
 
     if not stamps:
         return []
@@ -141,7 +141,7 @@ def sersic_rows(model: Any, stamps: Sequence[Stamp]) -> list[dict[str, Any] | No
 def morphology_rows(model: Any, stamps: Sequence[Stamp]) -> list[dict[str, Any] | None]:
     """Morphology answers per stamp; a fine-tuned single head is read in
     :data:`MORPHOLOGY_COLUMNS` order with the bulge/disk probabilities renormalised."""
-    from models.galaxy import morphology
+    from galcat.models.galaxy import morphology
 
     if not stamps:
         return []

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from catalog.formats.images import ImageFormatError, ImageRecord
-from catalog.ingest.images import expand, group_files, read_group
-from catalog.ingest.report import InputError
-from catalog.settings import Settings
-from workers.galaxy_inference import (
+from galcat.catalog.formats.images import ImageFormatError, ImageRecord
+from galcat.catalog.ingest.images import expand, group_files, read_group
+from galcat.catalog.ingest.report import InputError
+from galcat.catalog.settings import Settings
+from galcat.workers.galaxy_inference import (
     MORPHOLOGY_COLUMNS,
     RASTER_FORMATS,
     SERSIC_COLUMNS,
@@ -60,8 +60,8 @@ def load_model_reference(settings: Settings, reference: str,
     of ``task`` when one is given."""
     import keras
 
-    import models.galaxy.emulator
-    import models.galaxy.morphology  # noqa: F401  (registers the custom objects)
+    import galcat.models.galaxy.emulator
+    import galcat.models.galaxy.morphology  # noqa: F401  (registers the custom objects)
 
     path = Path(reference)
     if reference.endswith(".keras"):
@@ -73,9 +73,9 @@ def load_model_reference(settings: Settings, reference: str,
             raise ValueError(f"{reference} is not a {task} model (its outputs are "
                              f"{model.output_shape})")
         return model, str(path)
-    from catalog.db import get_database
-    from catalog.registry import RegistryError, resolve
-    from workers.model_io import load_model
+    from galcat.catalog.db import get_database
+    from galcat.catalog.registry import RegistryError, resolve
+    from galcat.workers.model_io import load_model
 
     with get_database(settings).new_session() as session:
         version = resolve(session, reference)
@@ -116,7 +116,7 @@ def scan_files(task: str, paths: Sequence[str | Path], out: Path, model: Any,
     """Run the ``task`` network on image files and write one row per readable file."""
     from astropy.table import Table
 
-    from catalog.tableio import write_table
+    from galcat.catalog.tableio import write_table
 
     if task not in TASKS:
         raise ValueError(f"no scan for {task!r} (known: {', '.join(TASKS)})")
@@ -153,8 +153,8 @@ def fit_files(paths: Sequence[str | Path], out: Path, *, zero_point: float | Non
     """Classic single-Sérsic fit of each file; the options stand in for missing header values."""
     from astropy.table import Table
 
-    from catalog.tableio import write_table
-    from models.galaxy.fitter import fit_sersic
+    from galcat.catalog.tableio import write_table
+    from galcat.models.galaxy.fitter import fit_sersic
 
     result = FileTable(out)
     rows: list[dict[str, Any]] = []
@@ -204,8 +204,8 @@ def write_mock_galaxies(n: int, out_dir: Path, seed: int, *,
     """
     from astropy.table import Table
 
-    from catalog.formats.images import write_profile_fits
-    from models.galaxy.mock import DEFAULT_KIND_FRACTIONS, make_mocks
+    from galcat.catalog.formats.images import write_profile_fits
+    from galcat.models.galaxy.mock import DEFAULT_KIND_FRACTIONS, make_mocks
 
     mocks = make_mocks(n, seed, kind_fractions=kind_fractions or DEFAULT_KIND_FRACTIONS)
     rng = np.random.default_rng([seed, 1])
@@ -232,7 +232,7 @@ def write_mock_galaxies(n: int, out_dir: Path, seed: int, *,
     truth.add_column(ra, name="ra", index=2)
     truth.add_column(dec, name="dec", index=3)
     truth.meta.update({"seed": seed, "profile": mocks.profile.name,
-                       "generator": "models.galaxy.mock.make_mocks"})
+                       "generator": "galcat.models.galaxy.mock.make_mocks"})
     truth_path = out_dir / "truth.ecsv"
     truth.write(truth_path, format="ascii.ecsv", overwrite=True)
     return files, truth_path

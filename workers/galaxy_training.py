@@ -24,9 +24,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.registry import register, resolve, training_fingerprint
-from catalog.schema import Image, Label, ModelVersion
-from workers.galaxy_evaluate import (
+from galcat.catalog.registry import register, resolve, training_fingerprint
+from galcat.catalog.schema import Image, Label, ModelVersion
+from galcat.workers.galaxy_evaluate import (
     HELD_OUT_STREAM,
     MAG_MAX,
     TRAIN_STREAM,
@@ -38,15 +38,15 @@ from workers.galaxy_evaluate import (
     morphology_scores,
     sersic_scores,
 )
-from workers.galaxy_inference import (
+from galcat.workers.galaxy_inference import (
     MORPHOLOGY_COLUMNS,
     Stamp,
     load_stamps,
     morphology_rows,
     network_arrays,
 )
-from workers.lifecycle import JobContext
-from workers.training import TRAINERS
+from galcat.workers.lifecycle import JobContext
+from galcat.workers.training import TRAINERS
 
 STEPS = 100
 LABEL_TARGETS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -96,8 +96,8 @@ def _finish(ctx: JobContext, name: str, task: str, weights: Any, hyper: dict[str
 
 def train_sersic(ctx: JobContext) -> None:
     """Train the Sérsic emulator on seeded single-Sérsic mocks and register it."""
-    from models.galaxy import emulator
-    from workers.model_io import configure_backend, save_model
+    from galcat.models.galaxy import emulator
+    from galcat.workers.model_io import configure_backend, save_model
 
     configure_backend()
     p = ctx.parameters
@@ -132,8 +132,8 @@ def train_morphology(ctx: JobContext) -> None:
     if ctx.parameters.get("labels"):
         finetune_morphology(ctx)
         return
-    from models.galaxy import morphology
-    from workers.model_io import configure_backend, save_model
+    from galcat.models.galaxy import morphology
+    from galcat.workers.model_io import configure_backend, save_model
 
     configure_backend()
     p = ctx.parameters
@@ -189,8 +189,8 @@ def label_targets(values: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]
 
 def finetune_morphology(ctx: JobContext) -> None:
     """Fine-tune a registered morphology model on the images of a label set."""
-    from models.galaxy import morphology
-    from workers.model_io import configure_backend, load_model, save_model
+    from galcat.models.galaxy import morphology
+    from galcat.workers.model_io import configure_backend, load_model, save_model
 
     configure_backend()
     p = ctx.parameters

@@ -12,12 +12,12 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.db import Database
-from catalog.schema import Galaxy, ModelVersion, ScalarPrediction
-from catalog.schema.base import utcnow
-from workers.doorbell import ring
-from workers.lifecycle import JOB, JobContext
-from workers.model_io import load_model
+from galcat.catalog.db import Database
+from galcat.catalog.schema import Galaxy, ModelVersion, ScalarPrediction
+from galcat.catalog.schema.base import utcnow
+from galcat.workers.doorbell import ring
+from galcat.workers.lifecycle import JOB, JobContext
+from galcat.workers.model_io import load_model
 
 CHUNK = 512
 
@@ -61,7 +61,7 @@ class InferenceTask:
 
 
 def _predict_toy(model: Any, session: Session, ids: list[int]) -> list[dict[str, Any]]:
-    from models import toy_regressor
+    from galcat.models import toy_regressor
 
     rows = session.execute(
         sa.select(Galaxy.id, Galaxy.ra_deg, Galaxy.dec_deg).where(Galaxy.id.in_(ids))
@@ -97,7 +97,7 @@ def _register_science_tasks() -> None:
                 raise
 
 
-SCIENCE_MODULES = ("workers.dla_inference", "workers.galaxy_inference")
+SCIENCE_MODULES = ("galcat.workers.dla_inference", "galcat.workers.galaxy_inference")
 
 
 def select_objects(db: Database, task: InferenceTask, where: str | None,

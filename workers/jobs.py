@@ -14,14 +14,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.db import Database, get_database
-from catalog.registry import resolve
-from catalog.schema import Job
-from catalog.schema.base import utcnow
-from catalog.settings import Settings, load_settings
-from workers.doorbell import ring
-from workers.lifecycle import JOB
-from workers.runner import QUEUE_OF_KIND
+from galcat.catalog.db import Database, get_database
+from galcat.catalog.registry import resolve
+from galcat.catalog.schema import Job
+from galcat.catalog.schema.base import utcnow
+from galcat.catalog.settings import Settings, load_settings
+from galcat.workers.doorbell import ring
+from galcat.workers.lifecycle import JOB
+from galcat.workers.runner import QUEUE_OF_KIND
 
 FINAL_STATES = ("done", "failed", "cancelled")
 
@@ -75,7 +75,7 @@ class JobHandle:
              poll_s: float = 0.2) -> JobStatus:
         """Block until the job ends; with ``progress``, show a live bar."""
         if progress:
-            from workers.progress_view import watch
+            from galcat.workers.progress_view import watch
 
             return watch(self, timeout_s=timeout_s, poll_s=poll_s)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

@@ -18,10 +18,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.db import Database
-from catalog.schema import Job
-from catalog.schema.base import utcnow
-from catalog.settings import Settings
+from galcat.catalog.db import Database
+from galcat.catalog.schema import Job
+from galcat.catalog.schema.base import utcnow
+from galcat.catalog.settings import Settings
 
 JOB = cast(sa.Table, Job.__table__)
 ResultWriter = Callable[[Session], None]

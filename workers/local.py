@@ -7,14 +7,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.db import get_database
-from catalog.registry import resolve
-from catalog.schema import Job
-from catalog.schema.base import utcnow
-from catalog.settings import Settings
-from workers.jobs import JobHandle
-from workers.lifecycle import JOB
-from workers.runner import QUEUE_OF_KIND, execute
+from galcat.catalog.db import get_database
+from galcat.catalog.registry import resolve
+from galcat.catalog.schema import Job
+from galcat.catalog.schema.base import utcnow
+from galcat.catalog.settings import Settings
+from galcat.workers.jobs import JobHandle
+from galcat.workers.lifecycle import JOB
+from galcat.workers.runner import QUEUE_OF_KIND, execute
 
 
 def run_locally(settings: Settings, kind: str, parameters: dict[str, Any],

@@ -7,9 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from catalog.registry import verified_weights
-from catalog.schema import ModelVersion
-from catalog.settings import Settings
+from galcat.catalog.registry import verified_weights
+from galcat.catalog.schema import ModelVersion
+from galcat.catalog.settings import Settings
 
 _loaded: dict[str, Any] = {}
 
@@ -34,7 +34,7 @@ def load_model(settings: Settings, version: ModelVersion) -> Any:
         import keras
 
         configure_backend()
-        from catalog.db import get_database
+        from galcat.catalog.db import get_database
 
         with get_database(settings).new_session() as session:
             path = verified_weights(settings.artifacts_dir, version, session)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
-    from workers.jobs import JobHandle, JobStatus
+    from galcat.workers.jobs import JobHandle, JobStatus
 
 
 def watch(handle: JobHandle, timeout_s: float | None = None, poll_s: float = 0.2) -> JobStatus:

@@ -15,11 +15,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from catalog.db import Database
-from catalog.schema.base import utcnow
-from catalog.settings import Settings
-from workers.doorbell import ring
-from workers.lifecycle import JOB, roll_up_parent
+from galcat.catalog.db import Database
+from galcat.catalog.schema.base import utcnow
+from galcat.catalog.settings import Settings
+from galcat.workers.doorbell import ring
+from galcat.workers.lifecycle import JOB, roll_up_parent
 
 ORPHAN_FACTOR = 10
 

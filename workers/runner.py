@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from catalog.db import get_database
-from catalog.settings import Settings
-from workers.lifecycle import (
+from galcat.catalog.db import get_database
+from galcat.catalog.settings import Settings
+from galcat.workers.lifecycle import (
     Heartbeat,
     JobBusy,
     JobCancelled,
@@ -29,8 +29,8 @@ def _noop(ctx: JobContext) -> None:
 
 
 def _handlers() -> dict[str, Callable[[JobContext], None]]:
-    from workers.inference import fan_out, run_shard
-    from workers.training import run_training
+    from galcat.workers.inference import fan_out, run_shard
+    from galcat.workers.training import run_training
 
     return {"noop": _noop, "train": run_training, "infer": fan_out, "infer_shard": run_shard}
 

@@ -18,9 +18,9 @@ def run_job(self: Any, job_id: int) -> str:
     """
     import sqlalchemy as sa
 
-    from catalog.settings import load_settings
-    from workers.lifecycle import JobBusy
-    from workers.runner import execute
+    from galcat.catalog.settings import load_settings
+    from galcat.workers.lifecycle import JobBusy
+    from galcat.workers.runner import execute
 
     try:
         return execute(load_settings(), job_id)

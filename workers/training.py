@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from catalog.registry import register
-from catalog.schema import ModelVersion
-from workers.lifecycle import JobContext
+from galcat.catalog.registry import register
+from galcat.catalog.schema import ModelVersion
+from galcat.workers.lifecycle import JobContext
 
 Trainer = Callable[[JobContext], None]
 TRAINERS: dict[str, Trainer] = {}
@@ -19,7 +19,7 @@ def run_training(ctx: JobContext) -> None:
     """Train the model named by ``parameters['task']`` and register it."""
     import importlib
 
-    for module in ("workers.galaxy_training", "workers.dla_calibration"):
+    for module in ("galcat.workers.galaxy_training", "galcat.workers.dla_calibration"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -54,9 +54,9 @@ def _epoch_callback(ctx: JobContext, epochs: int, offset: int, total: int) -> An
 def _train_dla(ctx: JobContext) -> None:
     from dataclasses import replace
 
-    from models.dla.network import NetworkConfig
-    from models.dla.recipe import TrainingRecipe, evaluate_on_mocks, train_recipe
-    from workers.model_io import configure_backend, load_model, save_model
+    from galcat.models.dla.network import NetworkConfig
+    from galcat.models.dla.recipe import TrainingRecipe, evaluate_on_mocks, train_recipe
+    from galcat.workers.model_io import configure_backend, load_model, save_model
 
     configure_backend()
     settings = dict(ctx.parameters.get("recipe", {}))
@@ -113,8 +113,8 @@ def _train_dla(ctx: JobContext) -> None:
 
 
 def _train_toy(ctx: JobContext) -> None:
-    from models import toy_regressor
-    from workers.model_io import configure_backend, save_model
+    from galcat.models import toy_regressor
+    from galcat.workers.model_io import configure_backend, save_model
 
     configure_backend()
     config = toy_regressor.ToyConfig(**ctx.parameters.get("config", {}))

@@ -8,10 +8,10 @@ from typing import Any
 
 from celery import signals
 
-from catalog.db import forget_databases, get_database
-from catalog.settings import Settings
-from workers.app import QUEUES, celery_app
-from workers.reaper import ReaperThread
+from galcat.catalog.db import forget_databases, get_database
+from galcat.catalog.settings import Settings
+from galcat.workers.app import QUEUES, celery_app
+from galcat.workers.reaper import ReaperThread
 
 _reaper: list[ReaperThread] = []
 

@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from astropy.table import Table
 from sqlalchemy.orm import Session
 
-from catalog.db import Database
-from catalog.formats.images import ImageFormatError, ImageRecord, read_image
-from catalog.ingest.labels import (
+from galcat.catalog.db import Database
+from galcat.catalog.formats.images import ImageFormatError, ImageRecord, read_image
+from galcat.catalog.ingest.labels import (
     NormalisedLabels,
     file_keys,
     file_stem,
@@ -43,12 +43,12 @@ from catalog.ingest.labels import (
     positions,
     write_labels,
 )
-from catalog.ingest.report import FileOutcome, IngestSummary, InputError
-from catalog.ingest.tables import DEC_NAMES, RA_NAMES, InputErrors
-from catalog.schema import Galaxy, Image, ImagePixels
-from catalog.sky import angular_distance_deg, cone, healpix_29
-from catalog.surveys import survey_id
-from catalog.tableio import read_table
+from galcat.catalog.ingest.report import FileOutcome, IngestSummary, InputError
+from galcat.catalog.ingest.tables import DEC_NAMES, RA_NAMES, InputErrors
+from galcat.catalog.schema import Galaxy, Image, ImagePixels
+from galcat.catalog.sky import angular_distance_deg, cone, healpix_29
+from galcat.catalog.surveys import survey_id
+from galcat.catalog.tableio import read_table
 
 COMPANION_ROLES = {
     "rms": "rms", "sig": "rms", "sigma": "rms", "err": "rms", "error": "rms", "noise": "rms",

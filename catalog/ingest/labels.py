@@ -38,12 +38,18 @@ import sqlalchemy as sa
 from astropy.table import Table
 from sqlalchemy.orm import Session
 
-from catalog.db import Database
-from catalog.ingest.report import FileOutcome, IngestSummary, InputError
-from catalog.ingest.tables import DEC_NAMES, ID_NAMES, MAX_ERRORS_LISTED, RA_NAMES, InputErrors
-from catalog.schema import Galaxy, Image, Label, Survey
-from catalog.sky import cone
-from catalog.tableio import TableFormatError, read_table
+from galcat.catalog.db import Database
+from galcat.catalog.ingest.report import FileOutcome, IngestSummary, InputError
+from galcat.catalog.ingest.tables import (
+    DEC_NAMES,
+    ID_NAMES,
+    MAX_ERRORS_LISTED,
+    RA_NAMES,
+    InputErrors,
+)
+from galcat.catalog.schema import Galaxy, Image, Label, Survey
+from galcat.catalog.sky import cone
+from galcat.catalog.tableio import TableFormatError, read_table
 
 STYLES = ("auto", "gz2", "candels", "sersic", "columns")
 KINDS = ("galaxy", "image")

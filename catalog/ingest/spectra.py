@@ -17,12 +17,12 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.db import Database
-from catalog.formats.spectra import SpectrumFormatError, SpectrumRecord, read_spectrum
-from catalog.ingest.report import FileOutcome, IngestSummary, InputError
-from catalog.schema import Sightline, Spectrum, SpectrumPixels
-from catalog.sky import healpix_29
-from catalog.surveys import survey_id
+from galcat.catalog.db import Database
+from galcat.catalog.formats.spectra import SpectrumFormatError, SpectrumRecord, read_spectrum
+from galcat.catalog.ingest.report import FileOutcome, IngestSummary, InputError
+from galcat.catalog.schema import Sightline, Spectrum, SpectrumPixels
+from galcat.catalog.sky import healpix_29
+from galcat.catalog.surveys import survey_id
 
 K = TypeVar("K", bound=Hashable)
 

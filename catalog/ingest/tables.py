@@ -14,12 +14,12 @@ from astropy.coordinates import Angle
 from astropy.table import Table
 from numpy.typing import NDArray
 
-from catalog.db import Database
-from catalog.ingest.report import FileOutcome, IngestSummary, InputError
-from catalog.schema import Galaxy, Sightline
-from catalog.sky import angular_distance_deg, healpix_29
-from catalog.surveys import survey_id
-from catalog.tableio import TableFormatError, read_table
+from galcat.catalog.db import Database
+from galcat.catalog.ingest.report import FileOutcome, IngestSummary, InputError
+from galcat.catalog.schema import Galaxy, Sightline
+from galcat.catalog.sky import angular_distance_deg, healpix_29
+from galcat.catalog.surveys import survey_id
+from galcat.catalog.tableio import TableFormatError, read_table
 
 KINDS = ("galaxy", "sightline")
 SAME_OBJECT_ARCSEC = 1.0

@@ -4,7 +4,7 @@
 it byte for byte; ``list_releases`` and ``diff_releases`` read the records.
 """
 
-from catalog.release.build import (
+from galcat.catalog.release.build import (
     FileRecord,
     ReleaseError,
     ReleaseExists,
@@ -14,8 +14,8 @@ from catalog.release.build import (
     load_release,
     make_release,
 )
-from catalog.release.definitions import CATALOGUES, catalogue
-from catalog.release.diff import TableDiff, diff_releases
+from galcat.catalog.release.definitions import CATALOGUES, catalogue
+from galcat.catalog.release.diff import TableDiff, diff_releases
 
 __all__ = [
     "CATALOGUES",

@@ -23,13 +23,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog import __version__
-from catalog.db import Database
-from catalog.registry import RegistryError, resolve, sha256_file
-from catalog.release.datamodel import render_datamodel
-from catalog.release.definitions import CatalogueDef, catalogue
-from catalog.release.provenance import ModelPin, Provenance
-from catalog.release.query import (
+from galcat.catalog import __version__
+from galcat.catalog.db import Database
+from galcat.catalog.registry import RegistryError, resolve, sha256_file
+from galcat.catalog.release.datamodel import render_datamodel
+from galcat.catalog.release.definitions import CatalogueDef, catalogue
+from galcat.catalog.release.provenance import ModelPin, Provenance
+from galcat.catalog.release.query import (
     CHUNK_ROWS,
     Pinned,
     iter_chunks,
@@ -37,8 +37,8 @@ from catalog.release.query import (
     select_rows,
     watermarks,
 )
-from catalog.release.writers import FORMATS, ReleaseWriteError, open_writer, writer_class
-from catalog.schema import ModelVersion, Release, ReleaseFile
+from galcat.catalog.release.writers import FORMATS, ReleaseWriteError, open_writer, writer_class
+from galcat.catalog.schema import ModelVersion, Release, ReleaseFile
 
 TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

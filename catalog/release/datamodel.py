@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from catalog.release.definitions import CatalogueDef, TableDef
-from catalog.release.provenance import ModelPin
+from galcat.catalog.release.definitions import CatalogueDef, TableDef
+from galcat.catalog.release.provenance import ModelPin
 
 FORMAT_NOTES = {
     "fits": "FITS binary table in extension 1 (TUNITn, TUCDn, TCOMMn; null integers are "

@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.db import Database
-from catalog.release.build import ReleaseError, load_release
-from catalog.release.definitions import TableDef, catalogue
-from catalog.release.query import CHUNK_ROWS, Pinned, select_rows
+from galcat.catalog.db import Database
+from galcat.catalog.release.build import ReleaseError, load_release
+from galcat.catalog.release.definitions import TableDef, catalogue
+from galcat.catalog.release.query import CHUNK_ROWS, Pinned, select_rows
 
 
 @dataclass

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from astropy.table import Table
 
-from catalog.release.definitions import TableDef
-from catalog.release.provenance import Provenance
-from catalog.release.query import Chunk
-from catalog.release.writers import TableWriter
+from galcat.catalog.release.definitions import TableDef
+from galcat.catalog.release.provenance import Provenance
+from galcat.catalog.release.query import Chunk
+from galcat.catalog.release.writers import TableWriter
 
 NUMPY_DTYPES = {"int16": "i2", "int32": "i4", "int64": "i8", "float64": "f8", "bool": "?",
                 "str": "U1"}

@@ -18,10 +18,10 @@ import numpy as np
 from astropy import units as u
 from astropy.io import fits
 
-from catalog.release.definitions import Column, TableDef
-from catalog.release.provenance import Provenance, fits_keyword
-from catalog.release.query import Chunk
-from catalog.release.writers import TableWriter, binary_records
+from galcat.catalog.release.definitions import Column, TableDef
+from galcat.catalog.release.provenance import Provenance, fits_keyword
+from galcat.catalog.release.query import Chunk
+from galcat.catalog.release.writers import TableWriter, binary_records
 
 BLOCK = 2880
 FITS_TYPES = {"int16": ">i2", "int32": ">i4", "int64": ">i8", "float64": ">f8", "bool": "S1"}

@@ -15,10 +15,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from catalog.release.definitions import Column, TableDef
-from catalog.release.provenance import Provenance
-from catalog.release.query import Chunk
-from catalog.release.writers import TableWriter
+from galcat.catalog.release.definitions import Column, TableDef
+from galcat.catalog.release.provenance import Provenance
+from galcat.catalog.release.query import Chunk
+from galcat.catalog.release.writers import TableWriter
 
 ARROW_TYPES = {"int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
                "float64": pa.float64(), "bool": pa.bool_(), "str": pa.string()}
@@ -53,7 +53,7 @@ def arrow_schema(table: TableDef, provenance: Provenance) -> pa.Schema:
     fields = [pa.field(c.name, ARROW_TYPES[c.dtype], nullable=True,
                        metadata={"unit": c.unit, "ucd": c.ucd, "description": c.description})
               for c in table.columns]
-    from catalog.release.ecsv import astropy_header
+    from galcat.catalog.release.ecsv import astropy_header
 
     metadata = {
         "galcat.provenance": json.dumps(provenance.as_dict(), sort_keys=True),

@@ -18,8 +18,8 @@ import numpy as np
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-from catalog.release.definitions import CatalogueDef, TableDef, catalogue
-from catalog.schema import (
+from galcat.catalog.release.definitions import CatalogueDef, TableDef, catalogue
+from galcat.catalog.schema import (
     DlaAbsorber,
     Galaxy,
     Image,

@@ -16,9 +16,9 @@ import numpy as np
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-from catalog import __version__
-from catalog.db import Database
-from catalog.schema import (
+from galcat.catalog import __version__
+from galcat.catalog.db import Database
+from galcat.catalog.schema import (
     DlaAbsorber,
     Galaxy,
     Image,
@@ -28,9 +28,9 @@ from catalog.schema import (
     Sightline,
     SightlineSearch,
 )
-from catalog.schema.base import utcnow
-from catalog.sky import healpix_29
-from catalog.surveys import survey_id
+from galcat.catalog.schema.base import utcnow
+from galcat.catalog.sky import healpix_29
+from galcat.catalog.surveys import survey_id
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

@@ -19,10 +19,10 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 from astropy import units as u
 
-from catalog.release.definitions import Column, TableDef
-from catalog.release.provenance import Provenance
-from catalog.release.query import Chunk
-from catalog.release.writers import TableWriter, binary_records
+from galcat.catalog.release.definitions import Column, TableDef
+from galcat.catalog.release.provenance import Provenance
+from galcat.catalog.release.query import Chunk
+from galcat.catalog.release.writers import TableWriter, binary_records
 
 DATATYPE = {"int16": "short", "int32": "int", "int64": "long", "float64": "double",
             "bool": "boolean", "str": "char"}

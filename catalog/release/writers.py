@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from catalog.release.definitions import Column, TableDef
-from catalog.release.provenance import Provenance
-from catalog.release.query import Chunk
+from galcat.catalog.release.definitions import Column, TableDef
+from galcat.catalog.release.provenance import Provenance
+from galcat.catalog.release.query import Chunk
 
 
 class ReleaseWriteError(Exception):
@@ -108,10 +108,10 @@ def open_writer(fmt: str, path: Path, table: TableDef, widths: dict[str, int],
 
 
 def writer_class(fmt: str) -> type[TableWriter]:
-    from catalog.release.ecsv import CsvWriter
-    from catalog.release.fits import FitsWriter
-    from catalog.release.parquet import ParquetWriter
-    from catalog.release.votable import VOTableWriter
+    from galcat.catalog.release.ecsv import CsvWriter
+    from galcat.catalog.release.fits import FitsWriter
+    from galcat.catalog.release.parquet import ParquetWriter
+    from galcat.catalog.release.votable import VOTableWriter
 
     classes: dict[str, type[TableWriter]] = {
         w.format: w for w in (FitsWriter, VOTableWriter, ParquetWriter, CsvWriter)}

@@ -1,8 +1,8 @@
 """The galcat schema: every table, as SQLAlchemy ORM classes on one metadata."""
 
-from catalog.schema.base import Base
-from catalog.schema.pixels import Image, ImagePixels, Spectrum, SpectrumPixels
-from catalog.schema.predictions import (
+from galcat.catalog.schema.base import Base
+from galcat.catalog.schema.pixels import Image, ImagePixels, Spectrum, SpectrumPixels
+from galcat.catalog.schema.predictions import (
     DlaAbsorber,
     Morphology,
     PhasePrediction,
@@ -10,9 +10,9 @@ from catalog.schema.predictions import (
     SersicFit,
     SightlineSearch,
 )
-from catalog.schema.provenance import Job, Label, ModelVersion, Release, ReleaseFile
-from catalog.schema.simulation import Camera, Simulation, Snapshot
-from catalog.schema.sky_objects import Galaxy, Sightline, Survey
+from galcat.catalog.schema.provenance import Job, Label, ModelVersion, Release, ReleaseFile
+from galcat.catalog.schema.simulation import Camera, Simulation, Snapshot
+from galcat.catalog.schema.sky_objects import Galaxy, Sightline, Survey
 
 metadata = Base.metadata
 

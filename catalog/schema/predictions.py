@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.schema.base import Base
+from galcat.catalog.schema.base import Base
 
 
 def _model_version_fk() -> Mapped[int]:

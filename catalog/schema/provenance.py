@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.schema.base import Base, utcnow
+from galcat.catalog.schema.base import Base, utcnow
 
 OBJECT_KINDS = ("galaxy", "sightline", "image", "snapshot")
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")

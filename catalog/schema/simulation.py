@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.schema.base import Base
+from galcat.catalog.schema.base import Base
 
 
 class Simulation(Base):

@@ -10,10 +10,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from catalog.access import service_engine
-from catalog.db import Database, get_database
-from catalog.service.app import Service, ServiceServer
-from catalog.settings import Settings
+from galcat.catalog.access import service_engine
+from galcat.catalog.db import Database, get_database
+from galcat.catalog.service.app import Service, ServiceServer
+from galcat.catalog.settings import Settings
 
 
 def make_server(db: Database, host: str = "127.0.0.1", port: int = 0,

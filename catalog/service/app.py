@@ -34,13 +34,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from catalog.registry import sha256_file
-from catalog.release.build import FileRecord, ReleaseError, ReleaseRecord, release_record
-from catalog.release.definitions import CATALOGUES
-from catalog.release.votable import error_document
-from catalog.schema import Release
-from catalog.service import pages
-from catalog.service.scs import (
+from galcat.catalog.registry import sha256_file
+from galcat.catalog.release.build import FileRecord, ReleaseError, ReleaseRecord, release_record
+from galcat.catalog.release.definitions import CATALOGUES
+from galcat.catalog.release.votable import error_document
+from galcat.catalog.schema import Release
+from galcat.catalog.service import pages
+from galcat.catalog.service.scs import (
     ConeStatements,
     ScsError,
     cone_document,

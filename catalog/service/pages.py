@@ -9,9 +9,9 @@ from urllib.parse import quote
 import numpy as np
 import sqlalchemy as sa
 
-from catalog.release.build import ReleaseRecord
-from catalog.release.definitions import CATALOGUES, TableDef, catalogue
-from catalog.release.query import CHUNK_ROWS, iter_chunks, select_rows
+from galcat.catalog.release.build import ReleaseRecord
+from galcat.catalog.release.definitions import CATALOGUES, TableDef, catalogue
+from galcat.catalog.release.query import CHUNK_ROWS, iter_chunks, select_rows
 
 STYLE = ("body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;"

@@ -19,11 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.release.build import ReleaseRecord
-from catalog.release.definitions import Column, TableDef, catalogue
-from catalog.release.query import select_rows
-from catalog.release.votable import tabledata_document
-from catalog.sky import cone
+from galcat.catalog.release.build import ReleaseRecord
+from galcat.catalog.release.definitions import Column, TableDef, catalogue
+from galcat.catalog.release.query import select_rows
+from galcat.catalog.release.votable import tabledata_document
+from galcat.catalog.sky import cone
 
 MAX_SR_DEG = 10.0
 DEFAULT_MAXREC = 100_000

@@ -20,10 +20,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from models.galaxy.augment import d4, d4_pa_deg
-from models.galaxy.nets import conv_encoder
-from models.galaxy.preprocess import N_SCALARS, NetworkInputs, network_inputs
-from models.galaxy.profile import HST_F160W_64, ImagingProfile
+from galcat.models.galaxy.augment import d4, d4_pa_deg
+from galcat.models.galaxy.nets import conv_encoder
+from galcat.models.galaxy.preprocess import N_SCALARS, NetworkInputs, network_inputs
+from galcat.models.galaxy.profile import HST_F160W_64, ImagingProfile
 
 TARGETS = ("dmag", "log_r_eff", "log_n", "q", "cos2pa", "sin2pa")
 TARGET_CENTRE = np.array([0.0, -0.4, 0.24, 0.6, 0.0, 0.0])

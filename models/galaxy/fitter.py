@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import optimize
 
-from models.galaxy.preprocess import estimate_sky_sigma
-from models.galaxy.render import SersicComponent, render_scene, scene_levels
-from models.galaxy.sersic import flux_to_mag
+from galcat.models.galaxy.preprocess import estimate_sky_sigma
+from galcat.models.galaxy.render import SersicComponent, render_scene, scene_levels
+from galcat.models.galaxy.sersic import flux_to_mag
 
 _STEPS = np.array([1e-4, 1e-4, 1e-6, 1e-6, 1e-6, 1e-6, 1e-3])
 _LN10 = math.log(10.0)

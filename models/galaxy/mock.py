@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.galaxy.profile import HST_F160W_64, ImagingProfile
-from models.galaxy.render import GaussianComponent, SersicComponent, render_scene
-from models.galaxy.sersic import mag_to_flux
-from models.galaxy.votes import (
+from galcat.models.galaxy.profile import HST_F160W_64, ImagingProfile
+from galcat.models.galaxy.render import GaussianComponent, SersicComponent, render_scene
+from galcat.models.galaxy.sersic import mag_to_flux
+from galcat.models.galaxy.votes import (
     CANDELS_FLAGS,
     VoteModel,
     bulge_disk_class,

@@ -23,11 +23,11 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from models.galaxy.augment import random_augment
-from models.galaxy.nets import D4Mean, D4Views, RepeatRows, conv_encoder
-from models.galaxy.preprocess import N_SCALARS, NetworkInputs, network_inputs
-from models.galaxy.profile import HST_F160W_64, ImagingProfile
-from models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS
+from galcat.models.galaxy.augment import random_augment
+from galcat.models.galaxy.nets import D4Mean, D4Views, RepeatRows, conv_encoder
+from galcat.models.galaxy.preprocess import N_SCALARS, NetworkInputs, network_inputs
+from galcat.models.galaxy.profile import HST_F160W_64, ImagingProfile
+from galcat.models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS
 
 
 @keras.saving.register_keras_serializable(package="galcat")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.galaxy.profile import HST_F160W_64, ImagingProfile, crop_or_pad
+from galcat.models.galaxy.profile import HST_F160W_64, ImagingProfile, crop_or_pad
 
 REFERENCE_ZERO_POINT = HST_F160W_64.magzero_default
 STRETCH_SCALE = float(HST_F160W_64.sky_sigma(26.0))

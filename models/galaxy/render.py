@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import signal, special
 
-from models.galaxy.sersic import fwhm_to_sigma, log_central_intensity, sersic_bn
+from galcat.models.galaxy.sersic import fwhm_to_sigma, log_central_intensity, sersic_bn
 
 _HALF_DIAGONAL = 0.5 * math.sqrt(2.0) + 1e-3
 _LADDER = np.array([1, 2, 4, 8, 16, 32])

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA
 
-from catalog.formats.images import ImageFormatError, read_bands, read_image, write_profile_fits
-from models.galaxy.mock import make_mocks
-from models.galaxy.profile import check_profile
+from galcat.catalog.formats.images import (
+    ImageFormatError,
+    read_bands,
+    read_image,
+    write_profile_fits,
+)
+from galcat.models.galaxy.mock import make_mocks
+from galcat.models.galaxy.profile import check_profile
 
 GALAXIES = SHARED_DATA / "galaxies" if (SHARED_DATA / "galaxies").is_dir() else None
 IMAGE_FILES = sorted(p for p in GALAXIES.rglob("*") if p.suffix != ".csv" and p.is_file()) \

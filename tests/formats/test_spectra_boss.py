@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import shared_data
 
-from catalog.formats.spectra import (
+from galcat.catalog.formats.spectra import (
     SpectrumFormatError,
     read_boss_spec,
     read_spectrum,
@@ -106,7 +106,7 @@ def test_fast_specobj_decoding_agrees_with_astropy(boss_dir) -> None:
 
     from astropy.io import fits
 
-    from catalog.formats.spectra import _SPECOBJ_KEYS, _first_row_fields
+    from galcat.catalog.formats.spectra import _SPECOBJ_KEYS, _first_row_fields
 
     data = (boss_dir / "spec-3657-55244-0552.fits").read_bytes()
     with fits.open(io.BytesIO(data)) as hdul:

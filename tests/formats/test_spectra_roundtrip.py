@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from catalog.formats.spectra import (
+from galcat.catalog.formats.spectra import (
     SpectrumFormatError,
     SpectrumRecord,
     read_boss_spec,
@@ -16,7 +16,7 @@ from catalog.formats.spectra import (
     read_spectrum_table,
     write_boss_spec,
 )
-from models.dla.mock import generate_mock_sightlines
+from galcat.models.dla.mock import generate_mock_sightlines
 
 REAL_COADD_FORMATS = {
     "FLUX": "E",

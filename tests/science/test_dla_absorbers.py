@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.dla.absorbers import (
+from galcat.models.dla.absorbers import (
     PeakConfig,
     find_absorbers,
     find_peaks,
     sightline_absorbers,
     vote_curves,
 )
-from models.dla.constants import LYA, LYB
-from models.dla.dense import DensePredictions
-from models.dla.preprocess import prepare_sightline
+from galcat.models.dla.constants import LYA, LYB
+from galcat.models.dla.dense import DensePredictions
+from galcat.models.dla.preprocess import prepare_sightline
 
 N = 1748
 PIXEL_FIRST = 36000

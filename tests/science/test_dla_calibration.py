@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from models.dla.absorbers import PeakConfig, sightline_absorbers
-from models.dla.calibration import (
+from galcat.models.dla.absorbers import PeakConfig, sightline_absorbers
+from galcat.models.dla.calibration import (
     calibrate_log_nhi,
     calibration_slope,
     fit_log_nhi_calibration,
 )
-from models.dla.network import NetworkConfig
+from galcat.models.dla.network import NetworkConfig
 
 
 def shrunk_estimates(n: int = 20_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -9,10 +9,10 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from models.dla.dense import predict_dense, predict_windows
-from models.dla.mock import generate_mock_sightlines
-from models.dla.network import TINY_CONFIG, NetworkConfig, build_window_model
-from models.dla.preprocess import PreparedSightlines, prepare_mock
+from galcat.models.dla.dense import predict_dense, predict_windows
+from galcat.models.dla.mock import generate_mock_sightlines
+from galcat.models.dla.network import TINY_CONFIG, NetworkConfig, build_window_model
+from galcat.models.dla.preprocess import PreparedSightlines, prepare_mock
 
 
 def randomised_model(config: NetworkConfig, seed: int):

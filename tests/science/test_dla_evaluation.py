@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.dla.evaluation import binned_fraction, match_nearest, score_dla_catalog
+from galcat.models.dla.evaluation import binned_fraction, match_nearest, score_dla_catalog
 
 
 def test_match_is_nearest_within_tolerance_and_same_sightline_only() -> None:
@@ -59,7 +59,7 @@ def test_binned_fraction_and_its_binomial_error() -> None:
 
 
 def test_binned_delta_counts_means_and_scatters_per_true_bin() -> None:
-    from models.dla.evaluation import binned_delta
+    from galcat.models.dla.evaluation import binned_delta
 
     true = np.array([20.35, 20.45, 20.6, 21.5, 23.0])
     est = np.array([20.25, 20.65, 20.6, 21.4, 23.0])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.dla.constants import LYA, LYB
-from models.dla.forest import tau_eff
-from models.dla.mock import MockConfig, generate_mock_sightlines
-from models.dla.preprocess import prepare_mock
+from galcat.models.dla.constants import LYA, LYB
+from galcat.models.dla.forest import tau_eff
+from galcat.models.dla.mock import MockConfig, generate_mock_sightlines
+from galcat.models.dla.preprocess import prepare_mock
 
 CLEAN = MockConfig(
     absorber_sightline_fraction=0.0,

@@ -12,9 +12,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from models.dla.constants import LYA, LYB
-from models.dla.mock import TRUTH_DTYPE, MockConfig, generate_mock_sightlines
-from models.dla.network import (
+from galcat.models.dla.constants import LYA, LYB
+from galcat.models.dla.mock import TRUTH_DTYPE, MockConfig, generate_mock_sightlines
+from galcat.models.dla.network import (
     TINY_CONFIG,
     NetworkConfig,
     build_window_model,
@@ -22,7 +22,7 @@ from models.dla.network import (
     train,
     windows_and_labels,
 )
-from models.dla.preprocess import prepare_mock, prepare_sightline
+from galcat.models.dla.preprocess import prepare_mock, prepare_sightline
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 EASY = MockConfig(
@@ -173,9 +173,9 @@ def test_training_is_reproducible_from_the_seed(tiny_training) -> None:
 
 def test_trained_tiny_network_finds_mock_dlas_end_to_end(tiny_training) -> None:
     """mock → preprocess → dense pass → votes → absorbers → score, with the tiny model."""
-    from models.dla.absorbers import PeakConfig, find_absorbers
-    from models.dla.dense import predict_dense
-    from models.dla.evaluation import score_dla_catalog
+    from galcat.models.dla.absorbers import PeakConfig, find_absorbers
+    from galcat.models.dla.dense import predict_dense
+    from galcat.models.dla.evaluation import score_dla_catalog
 
     model = tiny_training[2]
     mock = generate_mock_sightlines(40, 2, EASY)
@@ -203,7 +203,12 @@ def test_trained_tiny_network_finds_mock_dlas_end_to_end(tiny_training) -> None:
 
 
 def test_fresh_mocks_each_epoch_are_new_windows_and_reproducible() -> None:
-    from models.dla.recipe import TrainingRecipe, mock_windows, train_recipe, validation_windows
+    from galcat.models.dla.recipe import (
+        TrainingRecipe,
+        mock_windows,
+        train_recipe,
+        validation_windows,
+    )
 
     recipe = TrainingRecipe(seed=3, n_train_sightlines=8, n_validation_sightlines=4,
                             chunk_sightlines=4, epochs=2, batch_size=64,

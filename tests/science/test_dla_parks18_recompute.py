@@ -15,13 +15,13 @@ from __future__ import annotations
 import pytest
 from conftest import shared_data
 
-from catalog.formats.parks18 import (
+from galcat.catalog.formats.parks18 import (
     PREDICTIONS_FILE,
     TRUTH_FILE,
     read_parks18_predictions,
     read_parks18_truth,
 )
-from models.dla.evaluation import score_dla_catalog
+from galcat.models.dla.evaluation import score_dla_catalog
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_redshift_and_column_density_precision(parks_score) -> None:
 
 
 def test_every_sightline_has_a_quasar_redshift(parks_score) -> None:
-    from catalog.formats.parks18 import read_parks18_redshifts
+    from galcat.catalog.formats.parks18 import read_parks18_redshifts
 
     _, pred, n_sightlines, _ = parks_score
     z_qso = read_parks18_redshifts(shared_data("parks18") / PREDICTIONS_FILE)

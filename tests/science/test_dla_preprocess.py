@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.dla.constants import LYA
-from models.dla.preprocess import (
+from galcat.models.dla.constants import LYA
+from galcat.models.dla.preprocess import (
     N_SEARCH_PIXELS,
     WINDOW_PIXELS,
     prepare_sightline,

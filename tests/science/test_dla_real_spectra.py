@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import shared_data
 
-from catalog.formats.spectra import read_boss_spec
-from models.dla.preprocess import N_SEARCH_PIXELS, WINDOW_PIXELS, prepare_sightlines
+from galcat.catalog.formats.spectra import read_boss_spec
+from galcat.models.dla.preprocess import N_SEARCH_PIXELS, WINDOW_PIXELS, prepare_sightlines
 
 
 @pytest.fixture(scope="module")

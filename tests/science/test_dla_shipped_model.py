@@ -7,9 +7,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from models.dla.mock import MockConfig
-from models.dla.recipe import evaluate_on_mocks
-from workers.dla_scan import load_shipped_dla
+from galcat.models.dla.mock import MockConfig
+from galcat.models.dla.recipe import evaluate_on_mocks
+from galcat.workers.dla_scan import load_shipped_dla
 
 
 def test_shipped_model_recovers_held_out_mock_dlas() -> None:

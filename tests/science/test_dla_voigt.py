@@ -5,9 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.dla.constants import LYA, LYMAN_LIMIT_AA, PI_E2_OVER_ME_C_CM2_HZ, SPEED_OF_LIGHT_CMS
-from models.dla.mock import boss_grid
-from models.dla.voigt import (
+from galcat.models.dla.constants import (
+    LYA,
+    LYMAN_LIMIT_AA,
+    PI_E2_OVER_ME_C_CM2_HZ,
+    SPEED_OF_LIGHT_CMS,
+)
+from galcat.models.dla.mock import boss_grid
+from galcat.models.dla.voigt import (
     absorber_optical_depth,
     line_optical_depth,
     lyman_limit_optical_depth,

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from models.galaxy.augment import D4_ELEMENTS, d4, d4_centre, d4_pa_deg, random_augment
-from models.galaxy.render import SersicComponent, render_scene
+from galcat.models.galaxy.augment import D4_ELEMENTS, d4, d4_centre, d4_pa_deg, random_augment
+from galcat.models.galaxy.render import SersicComponent, render_scene
 
 
 @pytest.mark.parametrize(("k", "flip"), D4_ELEMENTS)

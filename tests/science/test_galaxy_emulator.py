@@ -9,9 +9,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from models.galaxy import emulator  # noqa: E402
-from models.galaxy.mock import make_mocks  # noqa: E402
-from models.galaxy.preprocess import network_inputs  # noqa: E402
+from galcat.models.galaxy import emulator  # noqa: E402
+from galcat.models.galaxy.mock import make_mocks  # noqa: E402
+from galcat.models.galaxy.preprocess import network_inputs  # noqa: E402
 
 TINY = emulator.EmulatorConfig(filters=(4, 8), dense_units=16, epochs=4, batch_size=48,
                                run_eagerly=True,

@@ -4,15 +4,15 @@
 import numpy as np
 import pytest
 
-from models.galaxy.fitter import fit_many, fit_sersic
-from models.galaxy.mock import make_mocks
-from models.galaxy.render import (
+from galcat.models.galaxy.fitter import fit_many, fit_sersic
+from galcat.models.galaxy.mock import make_mocks
+from galcat.models.galaxy.render import (
     GaussianComponent,
     SersicComponent,
     render_gaussian,
     render_scene,
 )
-from models.galaxy.sersic import fwhm_to_sigma, mag_to_flux
+from galcat.models.galaxy.sersic import fwhm_to_sigma, mag_to_flux
 
 
 def test_recovers_the_galfit_model_truth(shared_galaxies):

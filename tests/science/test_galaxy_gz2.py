@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import arrays
 
 keras = pytest.importorskip("keras")
 
-from models.galaxy.gz2 import GZ2_KAGGLE, DecisionTreeLayer, tree_sums  # noqa: E402
+from galcat.models.galaxy.gz2 import GZ2_KAGGLE, DecisionTreeLayer, tree_sums  # noqa: E402
 
 LAYER = DecisionTreeLayer()
 
@@ -62,7 +62,7 @@ def test_layer_trains_inside_a_model_and_reloads(tmp_path):
 
 
 def test_a_tree_with_a_parent_after_its_child_is_refused():
-    from models.galaxy.gz2 import DecisionTree, Question
+    from galcat.models.galaxy.gz2 import DecisionTree, Question
 
     bad = DecisionTree((Question(1, "a", ("x", "y"), "Class2.1"), Question(2, "b", ("u", "v"))))
     with pytest.raises(ValueError, match="parent"):

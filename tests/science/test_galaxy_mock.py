@@ -4,10 +4,10 @@
 import numpy as np
 import pytest
 
-from models.galaxy.mock import KINDS, TRUTH_DTYPE, make_mocks
-from models.galaxy.profile import HST_F160W_64
-from models.galaxy.sersic import flux_to_mag, mag_to_flux
-from models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS, bulge_disk_class
+from galcat.models.galaxy.mock import KINDS, TRUTH_DTYPE, make_mocks
+from galcat.models.galaxy.profile import HST_F160W_64
+from galcat.models.galaxy.sersic import flux_to_mag, mag_to_flux
+from galcat.models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS, bulge_disk_class
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_bulge_disk_classes_follow_the_truth():
 
 
 def test_expected_fractions_are_what_the_votes_average_to() -> None:
-    from models.galaxy.votes import simulate_votes
+    from galcat.models.galaxy.votes import simulate_votes
 
     rng = np.random.default_rng(11)
     p = np.tile([[0.7, 0.3, 0.05, 0.02, 0.1]], (20_000, 1))

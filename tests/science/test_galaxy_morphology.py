@@ -5,10 +5,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from models.galaxy import morphology  # noqa: E402
-from models.galaxy.augment import D4_ELEMENTS, d4  # noqa: E402
-from models.galaxy.mock import make_mocks  # noqa: E402
-from models.galaxy.votes import CANDELS_FLAGS  # noqa: E402
+from galcat.models.galaxy import morphology  # noqa: E402
+from galcat.models.galaxy.augment import D4_ELEMENTS, d4  # noqa: E402
+from galcat.models.galaxy.mock import make_mocks  # noqa: E402
+from galcat.models.galaxy.votes import CANDELS_FLAGS  # noqa: E402
 
 TINY = morphology.MorphologyConfig(filters=(4, 8), dense_units=8, epochs=3, batch_size=32,
                                    learning_rate=3e-3, run_eagerly=True)
@@ -50,7 +50,7 @@ def test_answers_are_invariant_under_rotation_and_flip(trained):
 def test_single_view_model_alone_is_not_invariant(trained):
     # guards the test above: without D4 averaging, a rotated input changes the answer
     mocks, model, _ = trained
-    from models.galaxy.preprocess import network_inputs
+    from galcat.models.galaxy.preprocess import network_inputs
 
     x = network_inputs(mocks.images[:5], **_kw(mocks.truth, slice(0, 5)))
     a = model(x.as_dict())["candels"]
@@ -60,7 +60,7 @@ def test_single_view_model_alone_is_not_invariant(trained):
 
 
 def test_d4_views_layer_stacks_the_eight_group_elements():
-    from models.galaxy.nets import D4Views
+    from galcat.models.galaxy.nets import D4Views
 
     x = np.random.default_rng(0).normal(size=(2, 6, 6, 1)).astype("float32")
     views = keras.ops.convert_to_numpy(D4Views()(x)).reshape(8, 2, 6, 6, 1)

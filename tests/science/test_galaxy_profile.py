@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.galaxy.profile import HST_F160W_64, check_profile, crop_or_pad
+from galcat.models.galaxy.profile import HST_F160W_64, check_profile, crop_or_pad
 
 GOOD = {"MAGZERO": 25.94, "PSF_FWHM": 0.18, "SKYSIG": float(HST_F160W_64.sky_sigma(26.0)),
         "PIXSCALE": 0.06, "NAXIS1": 64, "NAXIS2": 64}

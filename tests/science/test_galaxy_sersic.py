@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from models.galaxy.render import (
+from galcat.models.galaxy.render import (
     GaussianComponent,
     SersicComponent,
     exact_pixel_flux,
@@ -15,7 +15,7 @@ from models.galaxy.render import (
     render_scene,
     render_sersic,
 )
-from models.galaxy.sersic import (
+from galcat.models.galaxy.sersic import (
     elliptical_radius,
     enclosed_fraction,
     fwhm_to_sigma,
