@@ -234,7 +234,7 @@ def galcat_home(db: Database, folder: Path) -> Iterator[Settings]:
     """Settings for a GALCAT_HOME in ``folder`` using ``db`` (migrated), with the shipped
     models registered; forgets the cached database handles afterwards."""
     from galcat.catalog.db import forget_databases, get_database
-    from galcat.catalog.shipped import register_shipped
+    from galcat.workers.registry import register_shipped
 
     folder.mkdir(parents=True, exist_ok=True)
     settings = load_settings({"GALCAT_HOME": str(folder), "GALCAT_DATABASE_URL": db.url,

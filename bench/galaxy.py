@@ -110,14 +110,15 @@ class FitterInput:
 def read_mock_files(files: Sequence[Path]) -> tuple[list[Any], list[FitterInput]]:
     """Emulator stamps (central profile stamp) and fitter inputs (whole image) per file,
     read as ``galcat scan`` and ``galcat fit sersic`` read them."""
-    from galcat.catalog.ingest.images import expand, group_files, read_group
-    from galcat.workers.galaxy_inference import RASTER_FORMATS, make_stamp
+    from galcat.catalog.formats.image_groups import group_files, read_group
+    from galcat.catalog.formats.registry import find_files
+    from galcat.workers.galaxy_inference import make_stamp
 
-    groups, _attached = group_files(expand(files))
+    groups, _attached = group_files(find_files("image", files))
     stamps, fits = [], []
     for group in groups:
         record = read_group(group)[0]
-        raster = record.format in RASTER_FORMATS
+        raster = record.display_image
         stamps.append(make_stamp(record.pixels, record.rms, zero_point=record.zero_point,
                                  psf_fwhm_arcsec=record.psf_fwhm_arcsec,
                                  sky_sigma=record.sky_sigma,

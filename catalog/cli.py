@@ -94,8 +94,8 @@ def init() -> None:
     """
     from galcat.catalog import migrate
     from galcat.catalog.access import ensure_readonly_role
-    from galcat.catalog.shipped import register_shipped
     from galcat.catalog.status import catalog_status
+    from galcat.workers.registry import register_shipped
 
     settings = load_settings()
     db = get_database(settings)

@@ -180,7 +180,7 @@ def _redshifts(path: Path) -> tuple[float, ...]:
     """Quasar redshifts in [2.2, 5] from a catalogue's Z / Z_QSO / ZEM column."""
     import numpy as np
 
-    from galcat.catalog.tableio import read_table
+    from galcat.catalog.formats.tables import read_table
 
     try:
         table = read_table(path)

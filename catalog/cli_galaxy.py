@@ -44,10 +44,9 @@ def ingest_images(
 
     Example: galcat ingest images rings/*.png --catalog rings.csv --survey legacy-dr9
     """
+    from galcat.catalog.formats.errors import InputError, InputErrors
+    from galcat.catalog.formats.tables import TableFormatError
     from galcat.catalog.ingest.images import ingest_images as run
-    from galcat.catalog.ingest.report import InputError
-    from galcat.catalog.ingest.tables import InputErrors
-    from galcat.catalog.tableio import TableFormatError
 
     chosen: int | str | None = int(hdu) if hdu is not None and hdu.isdigit() else hdu
     try:

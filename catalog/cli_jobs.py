@@ -229,7 +229,7 @@ def models_export(
     """
     from galcat.catalog.db import get_database
     from galcat.catalog.registry import RegistryError
-    from galcat.catalog.shipped import export_model
+    from galcat.workers.registry import export_model
 
     settings = load_settings()
     try:

@@ -37,7 +37,7 @@ def show_rows(result: Rows, title: str | None = None, max_rows: int = 50) -> Non
 
 def save_rows(result: Rows, path: Path) -> None:
     """Write a query result to ``path`` in the format its suffix names, and say so."""
-    from galcat.catalog.tableio import write_table
+    from galcat.catalog.formats.tables import write_table
 
     write_table(result.to_table(), path)
     console.print(f"wrote {len(result.rows)} rows to {path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
 
 from alembic import command
@@ -9,14 +10,17 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from galcat import migrations
 from galcat.catalog.db import Database
+
+MIGRATIONS = Path(str(importlib.resources.files("galcat.migrations")))
+"""The Alembic scripts (``galcat.migrations``), found as package data: catalog only runs
+them, so it does not import them."""
 
 
 def alembic_config(database_url: str) -> Config:
     """An Alembic config for ``database_url`` with galcat's migration scripts."""
     config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["database_url"] = database_url
     return config
 

@@ -126,7 +126,7 @@ def test_scan_searches_each_quasar_once_in_the_spectrum_infer_uses(
     db: Database, tiny_dla: Path, tmp_path: Path
 ) -> None:
     from galcat.catalog.formats.spectra import read_spectrum
-    from galcat.catalog.ingest.spectra import best_spectra
+    from galcat.catalog.pixels import best_spectra
     from galcat.workers.dla_scan import scan_dla
 
     boss = shared_data("boss")
@@ -269,7 +269,7 @@ def test_calibration_job_registers_the_same_weights_with_a_fitted_calibration(
     db: Database, galcat_env: dict[str, str]
 ) -> None:
     from galcat.catalog.schema import ModelVersion
-    from galcat.catalog.shipped import shipped_model
+    from galcat.models.shipped import shipped_model
 
     settings = load_settings()
     shipped = shipped_model("dla")

@@ -59,7 +59,8 @@ def test_shipped_models_register_once_and_again_when_recalibrated(
     import json
 
     from galcat.catalog.registry import sha256_file
-    from galcat.catalog.shipped import RECORD, register_shipped
+    from galcat.models.shipped import RECORD
+    from galcat.workers.registry import register_shipped
 
     folder = tmp_path / "shipped" / "toy"
     folder.mkdir(parents=True)

@@ -10,7 +10,7 @@ from astropy.modeling.models import Sersic2D
 from scipy.ndimage import gaussian_filter
 from scipy.special import gamma, gammaincinv
 
-from galcat.catalog.shipped import shipped_model
+from galcat.models.shipped import shipped_model
 from galcat.workers.galaxy_inference import make_stamp, sersic_rows
 from galcat.workers.galaxy_scan import load_model_reference
 

@@ -75,7 +75,7 @@ def run_demo(settings: Settings, size: str = "small", console: Console | None = 
 
 
 def _galaxy_models_shipped() -> list[str]:
-    from galcat.catalog.shipped import shipped_models
+    from galcat.models.shipped import shipped_models
 
     names = {m.name for m in shipped_models()}
     return [name for name in ("sersic", "morphology") if name in names]
@@ -112,7 +112,7 @@ def _release(db: Database, catalogue: str, tag: str, out: Path, report: DemoRepo
 
 def _init(settings: Settings, db: Database, console: Console) -> None:
     from galcat.catalog import migrate
-    from galcat.catalog.shipped import register_shipped
+    from galcat.workers.registry import register_shipped
 
     migrate.upgrade(db)
     with db.session() as session:

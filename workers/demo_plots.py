@@ -10,7 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from galcat.catalog.db import Database
-from galcat.catalog.ingest.spectra import best_spectra, load_pixels
+from galcat.catalog.pixels import best_spectra, spectrum_arrays
 from galcat.catalog.schema import DlaAbsorber, Sightline
 
 LYA_AA = 1215.6701
@@ -47,7 +47,7 @@ def spectrum_plot(db: Database, spectra_dir: Path, out: Path) -> Path:
                                    .order_by(Sightline.id).limit(1)).one()
         sightline_id, thing_id, z_qso = best[0], best[1], float(best[2] or 0.0)
         chosen = best_spectra(session, [sightline_id])[sightline_id]
-        loglam, flux, ivar = load_pixels(session, chosen)
+        loglam, flux, ivar = spectrum_arrays(session, chosen)
         found = session.execute(sa.select(DlaAbsorber.z_dla, DlaAbsorber.log_nhi, DlaAbsorber.type)
                                 .where(DlaAbsorber.sightline_id == sightline_id)).all()
     wave = 10.0**loglam

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from galcat.catalog.db import Database
-from galcat.catalog.ingest.spectra import best_spectra, load_pixels
+from galcat.catalog.pixels import best_spectra, spectrum_arrays
 from galcat.catalog.schema import DlaAbsorber, ModelVersion, Sightline, SightlineSearch
 from galcat.catalog.settings import Settings
 from galcat.workers.inference import TASKS, InferenceTask
@@ -41,7 +41,7 @@ def predict_dla(loaded: LoadedDla, session: Session, ids: list[int]) -> list[dic
     order = [i for i in ids if i in chosen and z_qso.get(i) is not None]
     spectra = []
     for sightline_id in order:
-        loglam, flux, ivar = load_pixels(session, chosen[sightline_id])
+        loglam, flux, ivar = spectrum_arrays(session, chosen[sightline_id])
         spectra.append((loglam, flux, ivar, float(z_qso[sightline_id] or 0.0)))
     if not spectra:
         return []

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from galcat.catalog.formats.registry import find_files
 from galcat.catalog.formats.spectra import SpectrumFormatError, SpectrumRecord, read_spectrum
-from galcat.catalog.ingest.spectra import expand_paths, highest_snr
-from galcat.catalog.shipped import ShippedModel, shipped_model
-from galcat.catalog.tableio import write_table
+from galcat.catalog.formats.tables import write_table
+from galcat.catalog.pixels import highest_snr
+from galcat.models.shipped import ShippedModel, shipped_model
 
 ABSORBER_UNITS = {"ra": "deg", "dec": "deg", "log_nhi": "dex(cm-2)", "log_nhi_err": "dex"}
 
@@ -48,7 +49,7 @@ def load_shipped_dla(folder: Path | None = None) -> tuple[Any, Any, ShippedModel
     from galcat.models.dla.network import NetworkConfig
     from galcat.workers.model_io import configure_backend
 
-    shipped = ShippedModel(folder, _record(folder)) if folder else shipped_model("dla")
+    shipped = ShippedModel.read(folder) if folder else shipped_model("dla")
     configure_backend()
     model = keras.saving.load_model(shipped.verified_weights(), safe_mode=True, compile=False)
     return model, NetworkConfig.from_dict(shipped.record["hyperparameters"]["network"]), shipped
@@ -63,7 +64,7 @@ def scan_dla(paths: Sequence[str | Path], out: Path, model_dir: Path | None = No
     model, network, _ = load_shipped_dla(model_dir)
     result = ScanResult(out, out.with_name(f"{out.stem}_sightlines{out.suffix}"))
     records: list[SpectrumRecord] = []
-    for path in expand_paths(paths):
+    for path in find_files("spectrum", paths):
         try:
             records.append(read_spectrum(path, z_qso=z_qso))
         except SpectrumFormatError as exc:
@@ -127,9 +128,3 @@ def _dtype(column: str) -> str:
     if column in ("plate", "mjd", "fiber", "thing_id", "n_absorbers"):
         return "i8"
     return "U16" if column in ("type", "source_file") else "f8"
-
-
-def _record(folder: Path) -> dict[str, Any]:
-    import json
-
-    return dict(json.loads((folder / "model.json").read_text()))

@@ -30,7 +30,7 @@ import numpy as np
 
 from galcat.models.galaxy.mock import DEFAULT_KIND_FRACTIONS, make_mocks
 from galcat.models.galaxy.profile import HST_F160W_64
-from galcat.models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS
+from galcat.vocabulary import BD_CLASSES, CANDELS_FLAGS
 
 MAG_MAX = 23.0
 MOCK_CHUNK = 500

@@ -23,17 +23,14 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from galcat.catalog.schema import Image, ImagePixels, ModelVersion, Morphology, SersicFit
+from galcat.catalog.pixels import StoredImage, stored_images
+from galcat.catalog.schema import Image, ModelVersion, Morphology, SersicFit
 from galcat.models.galaxy.preprocess import estimate_sky_sigma
 from galcat.models.galaxy.profile import HST_F160W_64, check_profile, crop_or_pad
+from galcat.vocabulary import MORPHOLOGY_COLUMNS, SERSIC_COLUMNS, SERSIC_PARAMETERS
 from galcat.workers.inference import TASKS, InferenceTask, Rows, load_keras, upsert_rows
 
-SERSIC_COLUMNS = ("mag", "mag_err", "r_eff_arcsec", "r_eff_err", "sersic_n", "sersic_n_err",
-                  "axis_ratio", "axis_ratio_err", "pa_deg")
-MORPHOLOGY_COLUMNS = ("f_spheroid", "f_disk", "f_irr", "f_ps", "f_unc",
-                      "p_bulge", "p_disk", "p_bulge_disk")
-REQUIRED = {"mag", "r_eff_arcsec", "sersic_n", "axis_ratio", "pa_deg", *MORPHOLOGY_COLUMNS}
-RASTER_FORMATS = ("png", "jpg", "jpeg")
+REQUIRED = {*SERSIC_PARAMETERS, *MORPHOLOGY_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -94,18 +91,11 @@ def make_stamp(pixels: np.ndarray, rms: np.ndarray | None, *, zero_point: float 
     return Stamp(arr, zero_point, psf_fwhm_arcsec, sky_sigma, tuple(reasons))
 
 
-def stamp_from_row(image: Image, data: bytes, rms: bytes | None) -> Stamp:
-    """A stamp from an ``image`` row and its pixel blobs."""
-    shape: tuple[int, ...] = (image.height, image.width)
-    if image.channels > 1:
-        shape = (*shape, image.channels)
-    pixels = np.frombuffer(data, dtype=np.dtype(image.dtype)).reshape(shape)
-    noise = None if rms is None else np.frombuffer(rms, dtype=np.float32).reshape(shape)
-    extra = image.extra or {}
-    return make_stamp(pixels, noise, zero_point=image.zero_point_mag,
+def stamp_from_stored(image: StoredImage) -> Stamp:
+    """A stamp from a stored image."""
+    return make_stamp(image.pixels, image.rms, zero_point=image.zero_point_mag,
                       psf_fwhm_arcsec=image.psf_fwhm_arcsec, sky_sigma=image.sky_sigma,
-                      pixel_scale_arcsec=image.pixel_scale_arcsec,
-                      raster=str(extra.get("format", "")) in RASTER_FORMATS)
+                      pixel_scale_arcsec=image.pixel_scale_arcsec, raster=image.display_image)
 
 
 def network_arrays(stamps: Sequence[Stamp]) -> dict[str, np.ndarray]:
@@ -171,18 +161,9 @@ def _row(out: dict[str, np.ndarray], i: int, columns: Sequence[str],
     return row
 
 
-def load_stamps(session: Session, ids: Sequence[int], batch: int = 64
-                ) -> list[tuple[int, Stamp]]:
-    """Central stamps of images ``ids`` (those with pixels), read ``batch`` blobs at a time."""
-    out: list[tuple[int, Stamp]] = []
-    for start in range(0, len(ids), batch):
-        rows = session.execute(
-            sa.select(Image, ImagePixels.data, ImagePixels.rms)
-            .join(ImagePixels, ImagePixels.image_id == Image.id)
-            .where(Image.id.in_(list(ids[start:start + batch]))).order_by(Image.id)
-        ).all()
-        out += [(int(r.Image.id), stamp_from_row(r.Image, r.data, r.rms)) for r in rows]
-    return out
+def load_stamps(session: Session, ids: Sequence[int]) -> list[tuple[int, Stamp]]:
+    """Central stamps of images ``ids`` (those with pixels), by image id."""
+    return [(image.image_id, stamp_from_stored(image)) for image in stored_images(session, ids)]
 
 
 def _predict_with(rows_of: Any) -> Any:

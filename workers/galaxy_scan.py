@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from galcat.catalog.formats.errors import InputError
+from galcat.catalog.formats.image_groups import group_files, read_group
 from galcat.catalog.formats.images import ImageFormatError, ImageRecord
-from galcat.catalog.ingest.images import expand, group_files, read_group
-from galcat.catalog.ingest.report import InputError
+from galcat.catalog.formats.registry import find_files
 from galcat.catalog.settings import Settings
 from galcat.workers.galaxy_inference import (
     MORPHOLOGY_COLUMNS,
-    RASTER_FORMATS,
     SERSIC_COLUMNS,
     Stamp,
     make_stamp,
@@ -97,11 +97,11 @@ def _stamp(record: ImageRecord, crop: bool = True) -> Stamp:
     return make_stamp(record.pixels, record.rms, zero_point=record.zero_point,
                       psf_fwhm_arcsec=record.psf_fwhm_arcsec, sky_sigma=record.sky_sigma,
                       pixel_scale_arcsec=record.pixel_scale_arcsec,
-                      raster=record.format in RASTER_FORMATS, crop=crop)
+                      raster=record.display_image, crop=crop)
 
 
 def _read_all(paths: Sequence[str | Path], errors: list[str]) -> list[tuple[str, ImageRecord]]:
-    groups, _attached = group_files(expand(paths))
+    groups, _attached = group_files(find_files("image", paths))
     records = []
     for group in groups:
         try:
@@ -116,7 +116,7 @@ def scan_files(task: str, paths: Sequence[str | Path], out: Path, model: Any,
     """Run the ``task`` network on image files and write one row per readable file."""
     from astropy.table import Table
 
-    from galcat.catalog.tableio import write_table
+    from galcat.catalog.formats.tables import write_table
 
     if task not in TASKS:
         raise ValueError(f"no scan for {task!r} (known: {', '.join(TASKS)})")
@@ -153,7 +153,7 @@ def fit_files(paths: Sequence[str | Path], out: Path, *, zero_point: float | Non
     """Classic single-Sérsic fit of each file; the options stand in for missing header values."""
     from astropy.table import Table
 
-    from galcat.catalog.tableio import write_table
+    from galcat.catalog.formats.tables import write_table
     from galcat.models.galaxy.fitter import fit_sersic
 
     result = FileTable(out)

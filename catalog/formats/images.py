@@ -46,12 +46,12 @@ from typing import Any
 
 import numpy as np
 
+from galcat.catalog.formats.registry import KINDS, is_display_image
+
 ZERO_POINT_KEYS = ("MAGZERO", "MAGZPT", "PHOTZP", "MAGZP")
 SIGMA_NAMES = frozenset({"RMS", "ERR", "ERROR", "SIGMA", "NOISE", "STD"})
 IVAR_NAMES = frozenset({"WHT", "WEIGHT", "IVAR", "INVVAR", "IVM"})
 MASK_NAMES = frozenset({"MASK", "DQ", "SEG", "SEGMAP", "FLAGS", "BPM"})
-FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fits.fz")
-RASTER_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 class ImageFormatError(ValueError):
@@ -88,6 +88,11 @@ class ImageRecord:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.pixels.shape)
 
+    @property
+    def display_image(self) -> bool:
+        """A PNG or JPEG: scaled colours, no photometry."""
+        return is_display_image(self.format)
+
     def profile_metadata(self) -> dict[str, Any]:
         """FITS-style keys for ``models.galaxy.profile.check_profile``."""
         ny, nx = self.pixels.shape[:2]
@@ -103,17 +108,11 @@ class ImageRecord:
 
 
 def _kind(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(FITS_SUFFIXES):
-        return "fits"
-    if name.endswith(RASTER_SUFFIXES):
-        return "raster"
-    if name.endswith(".npy"):
-        return "npy"
-    raise ImageFormatError(
-        f"{path}: unknown image type; expected one of "
-        f"{', '.join(FITS_SUFFIXES + RASTER_SUFFIXES)} or .npy"
-    )
+    found = KINDS["image"].accepts(path)
+    if found is None:
+        raise ImageFormatError(
+            f"{path}: unknown image type; expected one of {', '.join(KINDS['image'].suffixes())}")
+    return {"png": "raster", "jpeg": "raster"}.get(found.name, found.name)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from galcat.catalog.formats.registry import KINDS, file_format
+
 BRIGHTSKY_BIT = 23
 _BOSS_NAME = re.compile(r"spec-(\d+)-(\d+)-(\d+)\.fits?(\.gz)?$", re.IGNORECASE)
 
@@ -330,7 +332,8 @@ def read_spectrum_table(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if format is None and path.suffix.lower() in {".fits", ".fit", ".fts"}:
+            found = file_format(path)
+            if format is None and found is not None and found.name == "fits":
                 table = Table.read(io.BytesIO(data), format="fits")
             else:
                 table = Table.read(path, format=format)
@@ -425,7 +428,11 @@ def read_spectrum_table(
 def read_spectrum(path: str | Path, z_qso: float | None = None) -> SpectrumRecord:
     """Read any supported spectrum file, recognising BOSS and DR7 FITS by their layout."""
     path = Path(path)
-    if path.suffix.lower() in {".fits", ".fit", ".fts"} or path.name.lower().endswith(".fits.gz"):
+    found = KINDS["spectrum"].accepts(path)
+    if found is None and path.exists():
+        raise SpectrumFormatError(f"{path}: not a spectrum file; expected one of "
+                                  f"{', '.join(KINDS['spectrum'].suffixes())}")
+    if found is not None and found.name == "fits":
         data, digest = _read_bytes(path)
         hdul = _open_fits(path, data)
         if len(hdul) > 1 and getattr(hdul[1], "columns", None) is not None:

@@ -1,13 +1,10 @@
 """``galcat ingest images``: galaxy cutouts into ``image`` and ``image_pixels`` rows.
 
-Files are read by :mod:`catalog.formats.images` (FITS with WCS, noise HDUs, zero
-point and PSF from the header; multi-band cutouts as channels; PNG/JPEG; .npy).
-A file named like another one in the same folder plus a companion word
-(``_rms _sig _sigma _err _noise``; ``_wht _weight _ivar``; ``_psf``; ``_mask``, or
-that word in place of ``_im _image _sci _cutout``) is that image's noise map,
-PSF or bad-pixel mask (masked pixels get an infinite RMS) rather than an image
-of its own. Each image with its companions is one transaction; images are
-de-duplicated by the sha256 of the science file's bytes.
+Files are read by :mod:`galcat.catalog.formats.images` (FITS with WCS, noise HDUs,
+zero point and PSF from the header; multi-band cutouts as channels; PNG/JPEG; .npy)
+and grouped with their noise maps, PSFs and masks by
+:mod:`galcat.catalog.formats.image_groups`. Each image with its companions is one
+transaction; images are de-duplicated by the sha256 of the science file's bytes.
 
 With ``catalogue``, each image is joined to the catalogue row that names its file
 (by base name or stem, in any id or path column) or, failing that, lies within
@@ -23,7 +20,7 @@ import hashlib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,42 +30,23 @@ from astropy.table import Table
 from sqlalchemy.orm import Session
 
 from galcat.catalog.db import Database
-from galcat.catalog.formats.images import ImageFormatError, ImageRecord, read_image
-from galcat.catalog.ingest.labels import (
-    NormalisedLabels,
-    file_keys,
-    file_stem,
-    id_column,
-    normalise,
-    positions,
-    write_labels,
-)
-from galcat.catalog.ingest.report import FileOutcome, IngestSummary, InputError
-from galcat.catalog.ingest.tables import DEC_NAMES, RA_NAMES, InputErrors
-from galcat.catalog.schema import Galaxy, Image, ImagePixels
+from galcat.catalog.formats.columns import DEC_NAMES, RA_NAMES, id_column, positions
+from galcat.catalog.formats.errors import InputError, InputErrors
+from galcat.catalog.formats.image_groups import file_keys, file_stem, group_files, read_group
+from galcat.catalog.formats.images import ImageFormatError, ImageRecord
+from galcat.catalog.formats.labels import NormalisedLabels, normalise
+from galcat.catalog.formats.registry import find_files
+from galcat.catalog.formats.tables import read_table
+from galcat.catalog.ingest.labels import write_labels
+from galcat.catalog.ingest.report import FileOutcome, IngestSummary
+from galcat.catalog.pixels import image_pixels_row
+from galcat.catalog.schema import Galaxy, Image
 from galcat.catalog.sky import angular_distance_deg, cone, healpix_29
 from galcat.catalog.surveys import survey_id
-from galcat.catalog.tableio import read_table
 
-COMPANION_ROLES = {
-    "rms": "rms", "sig": "rms", "sigma": "rms", "err": "rms", "error": "rms", "noise": "rms",
-    "std": "rms", "wht": "ivar", "weight": "ivar", "ivar": "ivar", "invvar": "ivar",
-    "psf": "psf", "mask": "mask", "msk": "mask", "bpm": "mask",
-}
-SCIENCE_WORDS = ("im", "img", "image", "sci", "cutout", "drz", "data")
-IMAGE_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fits.fz",
-                  ".png", ".jpg", ".jpeg", ".npy")
 CATALOGUE_MATCH_ARCSEC = 1.5
 GALAXY_MATCH_ARCSEC = 1.0
 ID_HINT = re.compile(r"id|name|file|path|loc|iau", re.I)
-
-
-@dataclass(frozen=True)
-class ImageGroup:
-    """A science file and its companion files by role (rms, ivar, psf, mask)."""
-
-    science: Path
-    companions: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -122,11 +100,11 @@ def ingest_images(
 ) -> ImageIngestSummary:
     """Load galaxy images (and their companions); one transaction per image.
 
-    Raises ``InputError``, ``InputErrors`` or ``catalog.tableio.TableFormatError``
+    Raises ``InputError``, ``InputErrors`` or ``galcat.catalog.formats.tables.TableFormatError``
     for a catalogue that cannot be used (nothing is loaded then).
     """
     cat = load_catalogue(catalogue, survey, label_set) if catalogue is not None else None
-    groups, attached = group_files(expand(paths))
+    groups, attached = group_files(find_files("image", paths))
     summary = ImageIngestSummary(attached={str(k): str(v) for k, v in attached.items()})
     for group in groups:
         outcome = FileOutcome(path=str(group.science))
@@ -164,135 +142,6 @@ def _unchanged(db: Database, science: Path, cat: Catalogue | None) -> bool:
     if row is None or row.galaxy_id is None:
         return False
     return cat is None or (row.extra or {}).get("catalogue_sha256") == cat.sha256
-
-
-def expand(paths: Sequence[str | Path]) -> list[Path]:
-    """Files as given, and the image files under any folder given (sorted)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(f for f in p.rglob("*")
-                          if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIXES))
-        else:
-            out.append(p)
-    return list(dict.fromkeys(out))
-
-
-def group_files(files: Sequence[Path]) -> tuple[list[ImageGroup], dict[Path, Path]]:
-    """Science files with their companions, and which companion went to which image."""
-    index = {(f.parent, file_stem(f.name).lower()): f for f in files}
-    owner: dict[Path, tuple[Path, str]] = {}
-    for f in files:
-        words = file_stem(f.name).split("_")
-        for j, word in enumerate(words):
-            role = COMPANION_ROLES.get(word.lower())
-            if role is None or len(words) == 1:
-                continue
-            rest = words[:j] + words[j + 1:]
-            bases = ["_".join(rest)] + ["_".join([*words[:j], s, *words[j + 1:]])
-                                        for s in SCIENCE_WORDS]
-            target = next((index[(f.parent, b.lower())] for b in bases
-                           if (f.parent, b.lower()) in index and index[(f.parent, b.lower())]
-                           != f), None)
-            if target is not None:
-                owner[f] = (target, role)
-                break
-    groups: dict[Path, ImageGroup] = {}
-    for f in files:
-        if f not in owner or owner[f][0] in owner:
-            groups[f] = ImageGroup(f, {})
-    attached: dict[Path, Path] = {}
-    for f, (target, role) in owner.items():
-        if f in groups or target not in groups:
-            continue
-        if role in groups[target].companions:
-            groups[f] = ImageGroup(f, {})
-            continue
-        groups[target].companions[role] = f
-        attached[f] = target
-    return [groups[f] for f in files if f in groups], attached
-
-
-def read_group(group: ImageGroup, hdu: int | str | None = None,
-               ) -> tuple[ImageRecord, np.ndarray | None, dict[str, Any]]:
-    """The science record with its noise map attached, the PSF image, and row metadata."""
-    record = read_image(group.science, hdu=hdu)
-    rms = record.rms
-    shape = record.pixels.shape
-    if "rms" in group.companions:
-        rms = _companion(group, "rms", shape)
-    elif "ivar" in group.companions:
-        ivar = _companion(group, "ivar", shape).astype(np.float64)
-        with np.errstate(divide="ignore"):
-            rms = np.where(ivar > 0, 1.0 / np.sqrt(np.where(ivar > 0, ivar, 1.0)), np.inf)
-    if "mask" in group.companions:
-        bad = _companion(group, "mask", shape[:2]) != 0
-        if len(shape) == 3:
-            bad = np.broadcast_to(bad[..., None], shape)
-        rms = np.where(bad, np.inf, np.nan if rms is None else rms)
-    psf = None
-    if "psf" in group.companions:
-        psf = read_image(group.companions["psf"]).pixels
-    if rms is not None:
-        record = replace(record, rms=np.asarray(rms, dtype=np.float32))
-    extra: dict[str, Any] = {
-        "format": record.format, "zero_point_source": record.zero_point_source,
-        "has_rms": bool(rms is not None and np.isfinite(rms).any()),
-        "companions": {role: str(p) for role, p in group.companions.items()},
-        "header": _json_safe(dict(record.header)),
-    }
-    centre = wcs_centre(record)
-    if centre is not None:
-        extra["centre_ra_deg"], extra["centre_dec_deg"] = centre
-    if psf is not None:
-        extra["psf_shape"] = list(psf.shape)
-        if record.psf_fwhm_arcsec is None and record.pixel_scale_arcsec:
-            fwhm = psf_fwhm_px(psf if psf.ndim == 2 else psf[..., -1])
-            if fwhm is not None:
-                record = replace(record, psf_fwhm_arcsec=fwhm * record.pixel_scale_arcsec)
-                extra["psf_fwhm_source"] = "half-maximum area of the PSF image"
-    return record, psf, extra
-
-
-def _companion(group: ImageGroup, role: str, shape: tuple[int, ...]) -> np.ndarray:
-    path = group.companions[role]
-    pixels = read_image(path).pixels
-    if pixels.shape != shape:
-        raise InputError(path, f"{role} map of shape {pixels.shape} does not match "
-                         f"{group.science.name} of shape {shape}")
-    return pixels
-
-
-def psf_fwhm_px(psf: np.ndarray) -> float | None:
-    """FWHM (pixels) of a PSF image from the area above half its maximum, ``2 sqrt(A/π)``."""
-    p = np.nan_to_num(np.asarray(psf, dtype=float))
-    peak = p.max()
-    if not peak > 0:
-        return None
-    return float(2.0 * math.sqrt((p >= 0.5 * peak).sum() / math.pi))
-
-
-def wcs_centre(record: ImageRecord) -> tuple[float, float] | None:
-    """(RA, Dec) in degrees of the image centre from its celestial WCS, if any."""
-    if not record.wcs_header:
-        return None
-    import warnings
-
-    from astropy.io import fits
-    from astropy.wcs import WCS
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            text = record.wcs_header
-            wcs = WCS(fits.Header.fromstring(text, sep="\n" if "\n" in text else ""))
-            ny, nx = record.pixels.shape[:2]
-            ra, dec = wcs.all_pix2world([[(nx - 1) / 2.0, (ny - 1) / 2.0]], 0)[0]
-    except Exception:
-        return None
-    if not (math.isfinite(ra) and math.isfinite(dec)) or abs(dec) > 90:
-        return None
-    return float(ra % 360.0), float(dec)
 
 
 def load_catalogue(path: str | Path, survey: str | None, label_set: str | None) -> Catalogue:
@@ -375,7 +224,7 @@ def _store(db: Database, session: Session, record: ImageRecord, psf: np.ndarray 
                         zero_point_mag=record.zero_point,
                         psf_fwhm_arcsec=record.psf_fwhm_arcsec,
                         band=",".join(record.bands)[:32] or None)
-    pixels = np.ascontiguousarray(record.pixels, dtype=np.float32)
+    pixels = record.pixels
     image = Image(
         survey_id=sid, galaxy_id=galaxy_id, source_path=str(Path(record.source_path).resolve()),
         sha256=record.sha256, height=int(pixels.shape[0]), width=int(pixels.shape[1]),
@@ -387,10 +236,7 @@ def _store(db: Database, session: Session, record: ImageRecord, psf: np.ndarray 
     )
     session.add(image)
     session.flush()
-    rms = None if record.rms is None else np.ascontiguousarray(record.rms, np.float32).tobytes()
-    session.add(ImagePixels(
-        image_id=image.id, data=pixels.tobytes(), rms=rms,
-        psf=None if psf is None else np.ascontiguousarray(psf, np.float32).tobytes()))
+    session.add(image_pixels_row(image.id, pixels, record.rms, psf))
     return True, galaxy_id is not None, matched
 
 
@@ -418,15 +264,3 @@ def _catalogue_galaxy(db: Database, session: Session, cat: Catalogue, row: int,
         write_labels(session, cat.label_set, "galaxy", [(gid, cat.labels.values[row])],
                      source=cat.path)
     return gid
-
-
-def _json_safe(header: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in header.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            value = None
-        if isinstance(value, str):
-            value = value.replace("\x00", "")
-        out[str(key)] = value
-    return out
-

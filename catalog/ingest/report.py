@@ -6,24 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-class InputError(Exception):
-    """Bad input, located: which file, which row (1-based data row), which column."""
-
-    def __init__(
-        self, path: str | Path, message: str, row: int | None = None, column: str | None = None
-    ) -> None:
-        self.path = str(path)
-        self.row = row
-        self.column = column
-        self.message = message
-        where = self.path
-        if row is not None:
-            where += f", row {row}"
-        if column is not None:
-            where += f", column {column!r}"
-        super().__init__(f"{where}: {message}")
-
-
 @dataclass
 class FileOutcome:
     """The result of ingesting one file."""

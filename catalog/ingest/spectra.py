@@ -6,43 +6,25 @@ Files are de-duplicated by sha256; each file is one transaction.
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import math
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from galcat.catalog.db import Database
+from galcat.catalog.formats.errors import InputError
+from galcat.catalog.formats.registry import find_files
 from galcat.catalog.formats.spectra import SpectrumFormatError, SpectrumRecord, read_spectrum
-from galcat.catalog.ingest.report import FileOutcome, IngestSummary, InputError
-from galcat.catalog.schema import Sightline, Spectrum, SpectrumPixels
+from galcat.catalog.ingest.report import FileOutcome, IngestSummary
+from galcat.catalog.pixels import spectrum_pixels_row
+from galcat.catalog.schema import Sightline, Spectrum
 from galcat.catalog.sky import healpix_29
 from galcat.catalog.surveys import survey_id
 
-K = TypeVar("K", bound=Hashable)
-
-FITS_SUFFIXES = (".fits", ".fit", ".fits.gz")
-DEFAULT_SURVEY = {"boss": "boss", "dr7": "sdss-dr7", "table": "spectra"}
-
-
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named directly, FITS files found in folders (recursively), or glob matches."""
-    found: list[Path] = []
-    for item in paths:
-        path = Path(item)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*")
-                            if p.is_file() and p.name.lower().endswith(FITS_SUFFIXES))
-        elif any(ch in str(item) for ch in "*?["):
-            found += sorted(Path(p) for p in glob.glob(str(item), recursive=True))
-        else:
-            found.append(path)
-    return found
+DEFAULT_SURVEY = {"boss": "boss", "sdss_dr7": "sdss-dr7", "table": "spectra"}
 
 
 def sightline_key(record: SpectrumRecord) -> str:
@@ -60,7 +42,7 @@ def ingest_spectra(
 ) -> IngestSummary:
     """Load spectrum files; a bad file is reported and skipped, the rest load."""
     summary = IngestSummary()
-    files = expand_paths(paths)
+    files = find_files("spectrum", paths)
     if not files:
         summary.files.append(FileOutcome(path=", ".join(map(str, paths)),
                                          errors=["no spectrum files found"]))
@@ -132,45 +114,6 @@ def _store(session: Session, record: SpectrumRecord, survey: str) -> bool:
         wavelength_max_aa=float(10 ** record.loglam[-1]), snr_median=record.snr_median)
     session.add(spectrum)
     session.flush()
-    mask = None if record.and_mask is None else np.asarray(record.and_mask, "<i4").tobytes()
-    session.add(SpectrumPixels(
-        spectrum_id=spectrum.id, loglam=np.asarray(record.loglam, "<f8").tobytes(),
-        flux=np.asarray(record.flux, "<f4").tobytes(),
-        ivar=np.asarray(record.ivar, "<f4").tobytes(), mask=mask))
+    session.add(spectrum_pixels_row(spectrum.id, record.loglam, record.flux, record.ivar,
+                                    record.and_mask))
     return True
-
-
-def load_pixels(session: Session, spectrum_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(log10 λ/Å, flux, ivar) of one stored spectrum."""
-    row = session.get(SpectrumPixels, spectrum_id)
-    if row is None:
-        raise KeyError(f"spectrum {spectrum_id} has no pixels")
-    return (np.frombuffer(row.loglam, "<f8"), np.frombuffer(row.flux, "<f4").astype(np.float64),
-            np.frombuffer(row.ivar, "<f4").astype(np.float64))
-
-
-def best_spectra(session: Session, sightline_ids: Sequence[int]) -> dict[int, int]:
-    """For each sightline, its spectrum with the highest median S/N."""
-    rows = session.execute(
-        sa.select(Spectrum.sightline_id, Spectrum.id, Spectrum.snr_median)
-        .where(Spectrum.sightline_id.in_(list(sightline_ids)))
-    ).all()
-    chosen = highest_snr([(sightline_id, snr) for sightline_id, _, snr in rows])
-    return {key: rows[i][1] for key, i in chosen.items()}
-
-
-def highest_snr(observations: Sequence[tuple[K, float | None]]) -> dict[K, int]:
-    """For each key (a sightline, a THING_ID), the index of its observation with the
-    highest median S/N; an unmeasured (None or NaN) S/N ranks lowest, ties keep the first."""
-    def rank(snr: float | None) -> float:
-        return float(snr) if snr is not None and math.isfinite(snr) else -math.inf
-
-    best: dict[K, int] = {}
-    for i, (key, snr) in enumerate(observations):
-        if key not in best or rank(snr) > rank(observations[best[key]][1]):
-            best[key] = i
-    return best
-
-
-__all__ = ["best_spectra", "expand_paths", "highest_snr", "ingest_spectra", "load_pixels",
-           "sightline_key"]

@@ -15,43 +15,23 @@ from astropy.table import Table
 from numpy.typing import NDArray
 
 from galcat.catalog.db import Database
-from galcat.catalog.ingest.report import FileOutcome, IngestSummary, InputError
+from galcat.catalog.formats.columns import (
+    DEC_NAMES,
+    ID_NAMES,
+    INTEGER_COLUMNS,
+    OPTIONAL_NAMES,
+    RA_NAMES,
+)
+from galcat.catalog.formats.errors import InputError, InputErrors
+from galcat.catalog.formats.tables import TableFormatError, read_table
+from galcat.catalog.ingest.report import FileOutcome, IngestSummary
 from galcat.catalog.schema import Galaxy, Sightline
 from galcat.catalog.sky import angular_distance_deg, healpix_29
 from galcat.catalog.surveys import survey_id
-from galcat.catalog.tableio import TableFormatError, read_table
 
 KINDS = ("galaxy", "sightline")
 SAME_OBJECT_ARCSEC = 1.0
 SAME_OBJECT_DZ = 0.01
-MAX_ERRORS_LISTED = 10
-
-RA_NAMES = ("ra", "ra_deg", "radeg", "plug_ra", "_ra", "raj2000", "ra_icrs", "ra_obj", "qso_ra")
-DEC_NAMES = (
-    "dec", "dec_deg", "decdeg", "plug_dec", "_de", "_dec", "dej2000", "decj2000", "dec_icrs",
-    "dec_obj", "qso_dec",
-)
-ID_NAMES = (
-    "id", "objid", "obj_id", "object_id", "source_id", "galaxy_id", "targetid", "specobjid",
-    "name", "qso",
-)
-OPTIONAL_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
-    "galaxy": {
-        "z_spec": ("z_spec", "zspec", "z"),
-        "z_phot": ("z_phot", "zphot", "photoz", "photo_z", "z_best"),
-        "log_mstar": ("log_mstar", "logmstar", "log_mass", "logmass", "lmass", "log_m"),
-        "mag_ab": ("mag_ab", "mag"),
-    },
-    "sightline": {
-        "z_qso": ("z_qso", "zqso", "zem", "qso_zem", "z"),
-        "plate": ("plate", "sdss_plate", "plateid"),
-        "mjd": ("mjd", "sdss_mjd"),
-        "fiber": ("fiber", "fiberid", "fiber_id", "sdss_fibid", "fibid"),
-        "thing_id": ("thing_id",),
-    },
-}
-INTEGER_COLUMNS = {"plate", "mjd", "fiber", "thing_id"}
-
 
 @dataclass(frozen=True)
 class ColumnChoice:
@@ -108,14 +88,6 @@ def ingest_catalog(
     return summary
 
 
-class InputErrors(Exception):
-    """Several located errors in one file."""
-
-    def __init__(self, errors: list[InputError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(str(e) for e in errors))
-
-
 def choose_columns(
     table: Table, path: str | Path, kind: str,
     ra_col: str | None, dec_col: str | None, id_col: str | None,
@@ -164,7 +136,7 @@ def _prepare(
     values = {k: _column(table, c, k in INTEGER_COLUMNS) for k, c in choice.optional.items()}
     ids = _external_ids(table, choice, values, path, errors)
     if errors:
-        raise InputErrors(errors[:MAX_ERRORS_LISTED] + _more(errors, path))
+        raise InputErrors.listing(path, errors)
     keep, merged = _collapse_duplicates(ids, ra, dec, values, path)
     ra = np.mod(ra, 360.0)
     pix = healpix_29(ra, dec)
@@ -284,7 +256,7 @@ def _collapse_duplicates(
                 path, f"id {str(ids[row])!r} repeats row {other + 1} with a different position "
                 f"({sep:.2f}″ apart) or redshift", row + 1))
     if errors:
-        raise InputErrors(errors[:MAX_ERRORS_LISTED] + _more(errors, path))
+        raise InputErrors.listing(path, errors)
     return np.sort(first), len(dupes)
 
 
@@ -300,11 +272,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("ascii", errors="replace").strip()
     return value
-
-
-def _more(errors: list[InputError], path: str | Path) -> list[InputError]:
-    extra = len(errors) - MAX_ERRORS_LISTED
-    return [InputError(path, f"... and {extra} more errors")] if extra > 0 else []
 
 
 def _stem(path: str | Path) -> str:

@@ -29,6 +29,7 @@ from galcat.catalog.schema import (
     SightlineSearch,
     Survey,
 )
+from galcat.vocabulary import MORPHOLOGY_COLUMNS, SERSIC_COLUMNS
 
 CHUNK_ROWS = 16_384
 """Rows per chunk (and per Parquet row group); recorded with each release."""
@@ -221,11 +222,8 @@ def _morphology_galaxies(spec: Pinned, few: bool) -> Built:
         "galaxy_id": g.c.id, "survey": sv.c.name, "object_id": g.c.external_id,
         "ra": g.c.ra_deg, "dec": g.c.dec_deg, "z_spec": g.c.z_spec, "z_phot": g.c.z_phot,
         "log_mstar": g.c.log_mstar, "image_id": m.c.image_id,
-        **{n: m.c[n] for n in ("f_spheroid", "f_disk", "f_irr", "f_ps", "f_unc", "p_bulge",
-                               "p_disk", "p_bulge_disk")},
-        **{n: sf.c[n] for n in ("mag", "mag_err", "r_eff_arcsec", "sersic_n", "sersic_n_err",
-                                "axis_ratio", "axis_ratio_err", "pa_deg")},
-        "r_eff_arcsec_err": sf.c.r_eff_err,
+        **{n: m.c[n] for n in MORPHOLOGY_COLUMNS},
+        **{"r_eff_arcsec_err" if n == "r_eff_err" else n: sf.c[n] for n in SERSIC_COLUMNS},
         "out_of_profile": out_of_profile,
     }
     return columns, from_, [m.c.id <= wm_m], g

@@ -81,9 +81,6 @@ BOSS_RESOLUTION = 2000.0
 LOG_NHI_DLA_MIN = 20.3
 LOG_NHI_SUBDLA_MIN = 19.5
 
-# BOSS AND_MASK bit for pixels dominated by bright sky lines.
-BOSS_BRIGHTSKY_BIT = 23
-
 
 def loglam_to_pixel(loglam: np.ndarray | float) -> np.ndarray:
     """Integer index of a log10(λ/Å) value on the global BOSS grid (k = log10 λ / 1e-4)."""

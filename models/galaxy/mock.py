@@ -16,7 +16,7 @@ component (the bulge has its own ``bulge_*`` columns and ``b_t``, the clumps
 ``clump_fraction``); for ``point`` they are ``r_eff = 0, n = NaN, q = 1,
 pa = 0``. ``x0, y0`` are 0-indexed pixel coordinates of the centre. ``snr``
 is the signal-to-noise ratio inside the PSF-broadened half-light ellipse.
-``bd_class`` indexes :data:`models.galaxy.votes.BD_CLASSES` (-1: not
+``bd_class`` indexes :data:`galcat.vocabulary.BD_CLASSES` (-1: not
 applicable). The noise is Gaussian with per-pixel sigma ``sky_sigma``
 (background-limited imaging; no source Poisson noise).
 """
@@ -32,12 +32,12 @@ from galcat.models.galaxy.profile import HST_F160W_64, ImagingProfile
 from galcat.models.galaxy.render import GaussianComponent, SersicComponent, render_scene
 from galcat.models.galaxy.sersic import mag_to_flux
 from galcat.models.galaxy.votes import (
-    CANDELS_FLAGS,
     VoteModel,
     bulge_disk_class,
     propensities,
     simulate_votes,
 )
+from galcat.vocabulary import CANDELS_FLAGS
 
 KINDS = ("sersic", "bulge_disk", "irregular", "point")
 DEFAULT_KIND_FRACTIONS: Mapping[str, float] = {

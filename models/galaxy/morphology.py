@@ -27,7 +27,7 @@ from galcat.models.galaxy.augment import random_augment
 from galcat.models.galaxy.nets import D4Mean, D4Views, RepeatRows, conv_encoder
 from galcat.models.galaxy.preprocess import N_SCALARS, NetworkInputs, network_inputs
 from galcat.models.galaxy.profile import HST_F160W_64, ImagingProfile
-from galcat.models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS
+from galcat.vocabulary import BD_CLASSES, CANDELS_FLAGS
 
 
 @keras.saving.register_keras_serializable(package="galcat")

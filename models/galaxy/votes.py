@@ -17,9 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, logit
 
-CANDELS_FLAGS = ("f_spheroid", "f_disk", "f_irr", "f_ps", "f_unc")
-BD_CLASSES = ("bulge", "disk", "bulge+disk")
-
 
 @dataclass(frozen=True)
 class VoteModel:

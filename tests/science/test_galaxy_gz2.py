@@ -8,17 +8,18 @@ from hypothesis.extra.numpy import arrays
 
 keras = pytest.importorskip("keras")
 
-from galcat.models.galaxy.gz2 import GZ2_KAGGLE, DecisionTreeLayer, tree_sums  # noqa: E402
+from galcat.models.galaxy.gz2 import DecisionTreeLayer, tree_sums  # noqa: E402
+from galcat.vocabulary import GZ2_TREE, DecisionTree, Question  # noqa: E402
 
 LAYER = DecisionTreeLayer()
 
 
 def test_tree_has_the_kaggle_columns_and_answer_counts():
-    cols = GZ2_KAGGLE.columns
+    cols = GZ2_TREE.columns
     assert len(cols) == 37
     assert cols[0] == "Class1.1" and cols[-1] == "Class11.6"
-    assert [len(q.answers) for q in GZ2_KAGGLE.questions] == [3, 2, 2, 2, 4, 2, 3, 7, 3, 3, 6]
-    parents = {q.number: q.parent for q in GZ2_KAGGLE.questions}
+    assert [len(q.answers) for q in GZ2_TREE.questions] == [3, 2, 2, 2, 4, 2, 3, 7, 3, 3, 6]
+    parents = {q.number: q.parent for q in GZ2_TREE.questions}
     assert parents == {1: None, 2: "Class1.2", 3: "Class2.2", 4: "Class2.2", 5: "Class2.2",
                        6: None, 7: "Class1.1", 8: "Class6.1", 9: "Class2.1", 10: "Class4.1",
                        11: "Class4.1"}
@@ -39,7 +40,7 @@ def test_a_sure_smooth_galaxy_zeroes_the_disk_branch():
     logits = np.zeros((1, 37), dtype="float32")
     logits[0, 0] = 40.0  # Class1.1 smooth
     p = keras.ops.convert_to_numpy(LAYER(logits))[0]
-    col = {c: i for i, c in enumerate(GZ2_KAGGLE.columns)}
+    col = {c: i for i, c in enumerate(GZ2_TREE.columns)}
     assert p[col["Class1.1"]] == pytest.approx(1.0, abs=1e-6)
     for name in ("Class2.1", "Class3.1", "Class4.1", "Class10.1", "Class11.6"):
         assert p[col[name]] < 1e-6
@@ -62,8 +63,6 @@ def test_layer_trains_inside_a_model_and_reloads(tmp_path):
 
 
 def test_a_tree_with_a_parent_after_its_child_is_refused():
-    from galcat.models.galaxy.gz2 import DecisionTree, Question
-
     bad = DecisionTree((Question(1, "a", ("x", "y"), "Class2.1"), Question(2, "b", ("u", "v"))))
     with pytest.raises(ValueError, match="parent"):
         DecisionTreeLayer(bad)

@@ -7,7 +7,8 @@ import pytest
 from galcat.models.galaxy.mock import KINDS, TRUTH_DTYPE, make_mocks
 from galcat.models.galaxy.profile import HST_F160W_64
 from galcat.models.galaxy.sersic import flux_to_mag, mag_to_flux
-from galcat.models.galaxy.votes import BD_CLASSES, CANDELS_FLAGS, bulge_disk_class
+from galcat.models.galaxy.votes import bulge_disk_class
+from galcat.vocabulary import BD_CLASSES, CANDELS_FLAGS
 
 
 @pytest.fixture(scope="module")

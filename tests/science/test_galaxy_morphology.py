@@ -8,7 +8,7 @@ keras = pytest.importorskip("keras")
 from galcat.models.galaxy import morphology  # noqa: E402
 from galcat.models.galaxy.augment import D4_ELEMENTS, d4  # noqa: E402
 from galcat.models.galaxy.mock import make_mocks  # noqa: E402
-from galcat.models.galaxy.votes import CANDELS_FLAGS  # noqa: E402
+from galcat.vocabulary import CANDELS_FLAGS  # noqa: E402
 
 TINY = morphology.MorphologyConfig(filters=(4, 8), dense_units=8, epochs=3, batch_size=32,
                                    learning_rate=3e-3, run_eagerly=True)

@@ -1,61 +1,18 @@
-"""Models shipped with galcat: weights under ``models/shipped/<name>/`` with a
-``model.json`` record of how they were trained. ``galcat init`` registers them, so a
-fresh clone runs inference without training."""
+"""Models between the catalogue's registry and files: shipped models registered, a
+registered version exported as a model folder."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from galcat import models
-from galcat.catalog.registry import RegistryError, register, resolve, sha256_file, verified_weights
+from galcat.catalog.registry import register, resolve, verified_weights
 from galcat.catalog.schema import ModelVersion
-
-SHIPPED_DIR = Path(models.__file__).resolve().parent / "shipped"
-RECORD = "model.json"
-
-
-@dataclass(frozen=True)
-class ShippedModel:
-    """A shipped model's record and its weights file."""
-
-    folder: Path
-    record: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return str(self.record["name"])
-
-    @property
-    def weights(self) -> Path:
-        return self.folder / str(self.record["weights_file"])
-
-    def verified_weights(self) -> Path:
-        """The weights file, after checking its sha256 against the record."""
-        actual = sha256_file(self.weights)
-        if actual != self.record["weights_sha256"]:
-            raise RegistryError(f"{self.weights} has sha256 {actual}, but its record says "
-                                f"{self.record['weights_sha256']}: refused")
-        return self.weights
-
-
-def shipped_models(folder: Path = SHIPPED_DIR) -> list[ShippedModel]:
-    """Every shipped model, by name."""
-    return [ShippedModel(p.parent, json.loads(p.read_text()))
-            for p in sorted(folder.glob(f"*/{RECORD}"))]
-
-
-def shipped_model(name: str, folder: Path = SHIPPED_DIR) -> ShippedModel:
-    for model in shipped_models(folder):
-        if model.name == name:
-            return model
-    raise RegistryError(f"no shipped model {name!r} in {folder}")
+from galcat.models.shipped import RECORD, SHIPPED_DIR, shipped_models
 
 
 def register_shipped(session: Session, artifacts_dir: Path,
@@ -78,7 +35,8 @@ def register_shipped(session: Session, artifacts_dir: Path,
 
 
 def export_model(session: Session, artifacts_dir: Path, reference: str, out_dir: Path) -> Path:
-    """Write a registered version's weights and record to ``out_dir`` (to ship it)."""
+    """Write a registered version's weights and record to ``out_dir`` (a model folder, as
+    shipped models are)."""
     version = resolve(session, reference)
     source = verified_weights(artifacts_dir, version, session)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -8,23 +8,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-FORMATS: dict[str, str] = {
-    ".fits": "fits",
-    ".fit": "fits",
-    ".fits.gz": "fits",
-    ".fit.gz": "fits",
-    ".vot": "votable",
-    ".xml": "votable",
-    ".votable": "votable",
-    ".ecsv": "ascii.ecsv",
-    ".csv": "ascii.csv",
-    ".csv.gz": "ascii.csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".txt": "ascii",
-    ".dat": "ascii",
-    ".ascii": "ascii",
-}
+from galcat.catalog.formats.registry import FORMATS, file_format
 
 
 class TableFormatError(Exception):
@@ -33,13 +17,11 @@ class TableFormatError(Exception):
 
 def table_format(path: str | Path) -> str:
     """The astropy format name for ``path``, from its (possibly compressed) suffix."""
-    name = Path(path).name.lower()
-    for suffix in sorted(FORMATS, key=len, reverse=True):
-        if name.endswith(suffix):
-            return FORMATS[suffix]
-    raise TableFormatError(
-        f"{path}: unknown table format; use one of {', '.join(sorted(set(FORMATS)))}"
-    )
+    found = file_format(path)
+    if found is None or found.astropy is None:
+        known = ", ".join(s for f in FORMATS if f.astropy for s in f.suffixes)
+        raise TableFormatError(f"{path}: unknown table format; use one of {known}")
+    return found.astropy
 
 
 def read_table(path: str | Path) -> Table:
