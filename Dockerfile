@@ -8,6 +8,7 @@ COPY workers workers
 COPY models models
 COPY migrations migrations
 COPY galcat galcat
+COPY cli cli
 RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
 ENV GALCAT_HOME=/var/lib/galcat
 ENTRYPOINT ["galcat"]

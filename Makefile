@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.galcat-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Real data beside the repository (Parks+2018 files, BOSS spectra): see catalog/settings.py.
+export GALCAT_DATA_DIR ?= $(abspath ../shared/data)
 
 .PHONY: install demo test lint bench clean
 
@@ -22,16 +24,19 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # mypy and import-linter read packages from folders, so they read `galcat` through a view
-# of links laid out as it installs (pyproject's package-dir); build/ is not committed.
+# laid out as it installs (pyproject's package-dir): hard links to the sources, rebuilt on
+# every run; build/ is not committed. import-linter checks the layering (pyproject).
 LINT_VIEW := build/lint
-ROOMS     := catalog workers models migrations
+ROOMS     := cli catalog workers models migrations
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	rm -rf $(LINT_VIEW) && mkdir -p $(LINT_VIEW)/galcat
-	for f in galcat/*; do ln -s "$(CURDIR)/$$f" $(LINT_VIEW)/galcat/; done
-	for room in $(ROOMS); do ln -s "$(CURDIR)/$$room" $(LINT_VIEW)/galcat/$$room; done
+	rm -rf $(LINT_VIEW) && mkdir -p $(LINT_VIEW)
+	cp -rl galcat $(LINT_VIEW)/galcat
+	for room in $(ROOMS); do cp -rl $$room $(LINT_VIEW)/galcat/$$room; done
+	find $(LINT_VIEW) -name __pycache__ -prune -exec rm -rf {} +
 	$(BIN)/mypy
+	cd $(LINT_VIEW) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -10,7 +10,7 @@
    bench exits 1).
 2. ``infer dla`` from database rows to written ``dla_absorber`` and
    ``sightline_search`` rows: M mock BOSS spec files ingested into a fresh database
-   (SQLite, and PostgreSQL when reachable), then ``workers.local.run_locally``
+   (SQLite, and PostgreSQL when reachable), then ``workers.queue.local.run_locally``
    timed. Sightlines/s against the dense model-only rate of part 1 (same run).
 
 Nothing asserts on a timing; every figure comes with a baseline from the same run.
@@ -99,9 +99,10 @@ class InferenceFigures:
 
 def load_shipped() -> tuple[Any, Any]:
     """The shipped DLA window model (hash-checked, Keras safe mode) and its NetworkConfig."""
-    from galcat.workers.dla_scan import load_shipped_dla
+    from galcat.catalog.settings import load_settings
+    from galcat.workers.dla.scan import open_dla
 
-    model, network, _ = load_shipped_dla()
+    model, network, _ = open_dla(load_settings())
     return model, network
 
 
@@ -160,8 +161,10 @@ def bench_job(db: Database, spectra: Path, home: Path) -> JobFigures:
     """Ingest ``spectra`` into ``db``, register the shipped models, time ``infer dla``."""
     from galcat.catalog.ingest.spectra import ingest_spectra
     from galcat.catalog.registry import resolve
-    from galcat.workers.local import run_locally
+    from galcat.workers.handlers import HANDLERS
     from galcat.workers.model_io import load_model
+    from galcat.workers.queue.local import run_locally
+    from galcat.workers.queue.specs import InferDla
 
     label = db.dialect
     with galcat_home(db, home) as settings:
@@ -173,8 +176,7 @@ def bench_job(db: Database, spectra: Path, home: Path) -> JobFigures:
             version = resolve(session, "dla")
         model_load_s, _ = timed(lambda: load_model(settings, version))
         print(f"[{label}] infer dla ...", flush=True)
-        infer_s, handle = timed(lambda: run_locally(settings, "infer", {"task": "dla"},
-                                                    model="dla"))
+        infer_s, handle = timed(lambda: run_locally(settings, InferDla(model="dla"), HANDLERS))
         status = handle.status()
         if status.state != "done":
             raise RuntimeError(f"infer dla ended {status.state}: {status.error}")
@@ -259,7 +261,7 @@ def main(argv: Sequence[str]) -> int:
         tmp = Path(folder)
         spectra = tmp / "spectra"
         print(f"[files] writing {args.infer_sightlines:_} mock spec files ...", flush=True)
-        from galcat.workers.dla_mock_files import write_mock_spectra
+        from galcat.workers.dla.mock_files import write_mock_spectra
 
         write_mock_spectra(args.infer_sightlines, spectra, args.seed, show_progress=False)
         if not args.no_postgres:
@@ -273,7 +275,7 @@ def main(argv: Sequence[str]) -> int:
         with temporary_sqlite(tmp) as lite:
             notes.append(server_version(lite))
             jobs.append(bench_job(lite, spectra, tmp / "home-sqlite"))
-    notes.append("infer dla: workers.local.run_locally in this process, model pre-loaded "
+    notes.append("infer dla: workers.queue.local.run_locally in this process, model pre-loaded "
                  "(as in a warm worker); ratio is against the dense model-only rate above")
     print()
     print(report(part1, jobs, args.infer_sightlines, notes).markdown())

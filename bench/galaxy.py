@@ -14,7 +14,7 @@
 2. End to end: G seeded mock galaxies (the default mix of kinds) ingested with
    ``ingest_images`` into a temporary GALCAT_HOME whose database is SQLite (and a
    temporary PostgreSQL database unless ``--no-postgres``), then
-   ``run_locally(settings, "infer", {"task": ...}, model=...)`` for ``sersic`` and
+   ``run_locally(settings, InferSersic(model=...), HANDLERS)`` for ``sersic`` and
    ``morphology``: galaxies/s from image rows to prediction rows written in
    ``sersic_fit`` / ``morphology`` (counted). Baseline, same run: the model alone
    (``emulator.predict`` / ``morphology.predict``) on the same images held in memory
@@ -112,7 +112,7 @@ def read_mock_files(files: Sequence[Path]) -> tuple[list[Any], list[FitterInput]
     read as ``galcat scan`` and ``galcat fit sersic`` read them."""
     from galcat.catalog.formats.image_groups import group_files, read_group
     from galcat.catalog.formats.registry import find_files
-    from galcat.workers.galaxy_inference import make_stamp
+    from galcat.models.galaxy.stamps import make_stamp
 
     groups, _attached = group_files(find_files("image", files))
     stamps, fits = [], []
@@ -169,7 +169,8 @@ def bench_emulator_vs_fitter(model: Any, files: Sequence[Path], truth_path: Path
     """Seconds per galaxy of the emulator (all files) and the fitter (a seeded subset of
     ``n_fit``), and both predictions for the accuracy table."""
     from galcat.models.galaxy.fitter import fit_sersic
-    from galcat.workers.galaxy_inference import SERSIC_COLUMNS, sersic_rows
+    from galcat.models.galaxy.stamps import sersic_rows
+    from galcat.vocabulary import SERSIC_COLUMNS
 
     stamps, fitter_inputs = read_mock_files(files)
     truth = truth_for(files, truth_path)
@@ -206,7 +207,7 @@ def bench_emulator_vs_fitter(model: Any, files: Sequence[Path], truth_path: Path
 
 def accuracy_markdown(part1: dict[str, Any]) -> str:
     """Median |Δ| against truth per parameter, emulator and fitter on the same images."""
-    from galcat.workers.galaxy_evaluate import sersic_deltas
+    from galcat.models.galaxy.scores import sersic_deltas
 
     subset, truth = part1["subset"], part1["truth"]
     sub_truth = {k: v[subset] for k, v in truth.items()}
@@ -242,7 +243,7 @@ def model_only_rates(models: dict[str, Any], stamps: Sequence[Any]) -> dict[str,
     """Galaxies/s of ``emulator.predict`` and ``morphology.predict`` on in-memory arrays
     (one untimed warm-up call each, then the median of ``TIMED_RUNS`` timed calls)."""
     from galcat.models.galaxy import emulator, morphology
-    from galcat.workers.galaxy_inference import network_arrays
+    from galcat.models.galaxy.stamps import network_arrays
 
     a = network_arrays(stamps)
     predictors = {"sersic": emulator.predict, "morphology": morphology.predict}
@@ -264,8 +265,10 @@ def bench_pipeline(db: Database, settings: Settings, files: Sequence[Path]) -> d
     """Seconds to ingest ``files``, then seconds and rows written of each inference job
     (timed once, after an untimed warm-up job on the first ``WARMUP_IMAGES`` images)."""
     from galcat.catalog.ingest.images import ingest_images
-    from galcat.workers.galaxy_inference import IMAGE, MORPHOLOGY_TABLE, SERSIC_TABLE
-    from galcat.workers.local import run_locally
+    from galcat.workers.galaxy.inference import IMAGE, MORPHOLOGY_TABLE, SERSIC_TABLE
+    from galcat.workers.handlers import HANDLERS
+    from galcat.workers.queue.local import run_locally
+    from galcat.workers.queue.specs import InferMorphology, InferSersic
 
     label = db.dialect
     print(f"[part 2, {label}] ingest {len(files):_} files ...", flush=True)
@@ -276,12 +279,13 @@ def bench_pipeline(db: Database, settings: Settings, files: Sequence[Path]) -> d
     for task, table in (("sersic", SERSIC_TABLE), ("morphology", MORPHOLOGY_TABLE)):
         print(f"[part 2, {label}] infer {task} job: warm-up on {WARMUP_IMAGES} images, "
               "then all ...", flush=True)
-        warm = run_locally(settings, "infer", {"task": task}, model=task,
-                           where=f"id IN (SELECT id FROM image ORDER BY id LIMIT {WARMUP_IMAGES})")
+        spec = {"sersic": InferSersic, "morphology": InferMorphology}[task]
+        warm = run_locally(settings, spec(
+            model=task, where=f"id IN (SELECT id FROM image ORDER BY id LIMIT {WARMUP_IMAGES})"),
+            HANDLERS)
         if warm.status().state != "done":
             raise RuntimeError(f"warm-up infer {task} on {label}: {warm.status().error}")
-        seconds, handle = timed(partial(run_locally, settings, "infer", {"task": task},
-                                        model=task))
+        seconds, handle = timed(partial(run_locally, settings, spec(model=task), HANDLERS))
         state = handle.status()
         if state.state != "done":
             raise RuntimeError(f"infer {task} on {label} ended {state.state}: {state.error}")
@@ -371,7 +375,7 @@ def main(argv: Sequence[str]) -> int:
     header = machine_header()
     print(header, flush=True)
     import galcat.workers  # noqa: F401  (quiets TensorFlow's C++ log before Keras loads)
-    from galcat.workers.galaxy_scan import load_model_reference, write_mock_galaxies
+    from galcat.workers.galaxy.scan import open_galaxy_model, write_mock_galaxies
 
     notes = [header, f"seed {args.seed}; part 1 images: single-Sérsic mocks; part 2: the "
              "default mix of mock kinds (sersic, bulge+disk, irregular, point)",
@@ -388,7 +392,7 @@ def main(argv: Sequence[str]) -> int:
                                               args.seed + 1)
         with temporary_sqlite(tmp) as lite, galcat_home(lite, tmp / "home-sqlite") as settings:
             notes.append(server_version(lite))
-            models = {task: load_model_reference(settings, task, task)[0] for task in TASKS}
+            models = {task: open_galaxy_model(settings, task, task).model for task in TASKS}
             notes.append(device_note())
             part1 = bench_emulator_vs_fitter(models["sersic"], sersic_files, sersic_truth,
                                              sizes.fit, args.seed)

@@ -44,10 +44,19 @@ from bench.common import (
     p50,
     temporary_postgres,
 )
+from bench.fixtures.toy_jobs import (
+    TOY_PREDICTION,
+    TOY_WORKER_ENV,
+    InferToy,
+    Noop,
+    create_toy_tables,
+    drop_toy_tables,
+)
 from galcat.catalog.db import Database, forget_databases, get_database
-from galcat.catalog.schema import Galaxy, Job, ScalarPrediction
+from galcat.catalog.schema import Galaxy, Job
 from galcat.catalog.schema.base import utcnow
 from galcat.catalog.settings import Settings, load_settings
+from galcat.workers.queue.jobs import submit
 
 DESCRIPTION = "job round trip and burst throughput per broker; sharded inference 1 vs 2 workers"
 GALCAT = str(Path(sys.executable).with_name("galcat"))
@@ -117,7 +126,7 @@ def galcat_home(broker: str, database_url: str | None, redis_url: str) -> Iterat
         env = {"GALCAT_HOME": str(home),
                "GALCAT_DATABASE_URL": database_url or f"sqlite:///{home / 'galcat.sqlite'}",
                "GALCAT_BROKER_URL": _broker_url(broker, home, redis_url),
-               "TF_CPP_MIN_LOG_LEVEL": "2"}
+               "TF_CPP_MIN_LOG_LEVEL": "2", **TOY_WORKER_ENV}
         home.mkdir()
         subprocess.run([GALCAT, "init"], env={**os.environ, **env}, check=True,
                        stdout=subprocess.DEVNULL)
@@ -125,7 +134,8 @@ def galcat_home(broker: str, database_url: str | None, redis_url: str) -> Iterat
         try:
             yield Home(env, settings, get_database(settings), logs)
         finally:
-            from galcat.workers.app import celery_app
+            drop_toy_tables(get_database(settings))
+            from galcat.workers.queue.app import celery_app
 
             celery_app(settings).close()
             forget_databases()
@@ -264,8 +274,8 @@ def resend(home: Home, jobs: list[tuple[int, str]]) -> None:
     """Send ``run_job`` messages again without touching the job rows (``ring`` would
     also update them, which is what can strand a job on PostgreSQL in the first place:
     a worker's ``FOR UPDATE SKIP LOCKED`` claim skips a row that update holds)."""
-    from galcat.workers.app import celery_app
-    from galcat.workers.tasks import RUN_JOB
+    from galcat.workers.queue.app import celery_app
+    from galcat.workers.queue.tasks import RUN_JOB
 
     app = celery_app(home.settings)
     with app.producer_or_acquire() as producer:
@@ -285,9 +295,8 @@ def home_error(home: Home, job_id: int) -> str:
 
 
 def submit_noop(home: Home) -> int:
-    from galcat.workers.jobs import submit
 
-    return submit("noop", settings=home.settings).id
+    return submit(Noop(), home.settings).id
 
 
 def roundtrips(home: Home, workers: Workers, n: int, warmup: int = 5
@@ -314,7 +323,7 @@ def burst(home: Home, workers: Workers, n: int) -> tuple[float, int]:
     """Seconds from committing ``n`` queued no-op rows (one transaction, one ring) to
     the last of them done, and how many were stranded (queued with no progress for
     ``STRANDED_AFTER_S``, then rung again); checks each ran exactly once."""
-    from galcat.workers.doorbell import ring
+    from galcat.workers.queue.doorbell import ring
 
     start = time.monotonic()
     with home.db.session() as session:
@@ -410,28 +419,28 @@ def add_galaxies(db: Database, n: int, seed: int = 11) -> None:
 
 def register_toy(home: Home, tmp: Path) -> None:
     """Train a tiny toy regressor in this process and register it as ``toy``."""
+    from bench.fixtures import toy_regressor
     from galcat.catalog.registry import register
-    from galcat.models import toy_regressor
     from galcat.workers.model_io import save_model
 
     config = toy_regressor.ToyConfig(epochs=2, n_train=500)
     model, metrics = toy_regressor.train(config, seed=1)
     weights = save_model(model, tmp)
+    create_toy_tables(home.db)
     with home.db.session() as session:
         register(session, home.settings.artifacts_dir, "toy", "toy", weights,
                  toy_regressor.hyperparameters(config), None, metrics)
 
 
 def submit_infer(home: Home, shard_size: int, where: str | None = None) -> int:
-    from galcat.workers.jobs import submit
 
-    return submit("infer", model="toy@latest", where=where, settings=home.settings,
-                  parameters={"task": "toy", "shard_size": shard_size}).id
+    return submit(InferToy(model="toy@latest", where=where, shard_size=shard_size),
+                  home.settings).id
 
 
 def clear_predictions(db: Database) -> None:
     with db.session() as session:
-        session.execute(sa.delete(ScalarPrediction))
+        session.execute(sa.delete(TOY_PREDICTION))
 
 
 def shard_workers(db: Database, parent_id: int) -> set[str]:
@@ -461,7 +470,7 @@ def time_inference(home: Home, workers: Workers, n: int, shard_size: int) -> flo
     job_id = submit_infer(home, shard_size)
     seconds = wait_done(home, workers, job_id)[0] - start
     with home.db.engine.connect() as conn:
-        written = conn.execute(sa.select(sa.func.count()).select_from(ScalarPrediction)
+        written = conn.execute(sa.select(sa.func.count()).select_from(TOY_PREDICTION)
                                ).scalar_one()
     if written != n:
         raise RuntimeError(f"inference wrote {written} predictions, expected {n}")

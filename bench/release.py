@@ -68,7 +68,7 @@ CHILD = ("import sys; from bench.release import child_main; "
 
 def load(db: Database, n: int, seed: int) -> None:
     """N galaxies on the whole sky, one image each, morphology and Sérsic predictions."""
-    from galcat.catalog.release.synthetic import (
+    from bench.fixtures.synthetic import (
         add_model_version,
         load_galaxies,
         load_morphology,

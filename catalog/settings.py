@@ -30,6 +30,12 @@ class Settings:
         (``GALCAT_STALE_AFTER_S``).
     readonly_role:
         PostgreSQL role used for public read-only queries (``GALCAT_READONLY_ROLE``).
+    parks18_dir:
+        Folder of the Parks+2018 test-set files (``GALCAT_PARKS18_DIR``, else
+        ``GALCAT_DATA_DIR/parks18``); None when neither is set.
+    boss_dir:
+        Folder of real BOSS spectra the demo adds to its mocks (``GALCAT_BOSS_DIR``, else
+        ``GALCAT_DATA_DIR/boss``); None when neither is set.
     """
 
     home: Path
@@ -39,6 +45,8 @@ class Settings:
     heartbeat_s: float = 5.0
     stale_after_s: float = 60.0
     readonly_role: str = "galcat_reader"
+    parks18_dir: Path | None = None
+    boss_dir: Path | None = None
 
     @property
     def artifacts_dir(self) -> Path:
@@ -68,7 +76,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         heartbeat_s=float(env.get("GALCAT_HEARTBEAT_S", "5")),
         stale_after_s=float(env.get("GALCAT_STALE_AFTER_S", "60")),
         readonly_role=env.get("GALCAT_READONLY_ROLE", "galcat_reader"),
+        parks18_dir=_data_folder(env, "GALCAT_PARKS18_DIR", "parks18"),
+        boss_dir=_data_folder(env, "GALCAT_BOSS_DIR", "boss"),
     )
+
+
+def _data_folder(env: Mapping[str, str], variable: str, name: str) -> Path | None:
+    """A data folder: its own variable, else ``name`` under ``GALCAT_DATA_DIR``, else None."""
+    if env.get(variable):
+        return Path(env[variable]).expanduser().resolve()
+    if env.get("GALCAT_DATA_DIR"):
+        return (Path(env["GALCAT_DATA_DIR"]).expanduser() / name).resolve()
+    return None
 
 
 def normalise_database_url(url: str) -> str:

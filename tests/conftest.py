@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,7 +28,23 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("GALCAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = bool(os.environ.get("CI"))
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("GALCAT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("GALCAT_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
+os.environ.setdefault("GALCAT_DATA_DIR", str(SHARED_DATA))
+
+
+def cli_commands(group: Any = None, prefix: tuple[str, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every ``galcat`` command as (path of words, click command)."""
+    from typer.main import get_command
+
+    from galcat.cli import app
+
+    group = group or get_command(app)
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from cli_commands(command, path)
+        else:
+            yield path, command
 
 
 def unavailable(reason: str) -> None:

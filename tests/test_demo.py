@@ -69,12 +69,11 @@ def test_demo_says_when_the_real_spectra_are_absent(
 ) -> None:
     from rich.console import Console
 
-    from galcat.workers import demo
+    from galcat.workers.demo import pipeline as demo
 
-    monkeypatch.setattr(demo, "REAL_BOSS", tmp_path / "no-such-folder")
     console = Console(record=True, width=200)
     report = demo.DemoReport()
-    demo._ingest_spectra(db, tmp_path / "mocks", 3, report, console)
+    demo._ingest_spectra(db, tmp_path / "mocks", 3, report, console, tmp_path / "no-such-folder")
     text = console.export_text()
     assert f"no real BOSS spectra at {tmp_path / 'no-such-folder'}" in text
     assert report.ingested["spectra"] == 3

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from galcat.catalog.cli import app
+from galcat.cli import app
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 

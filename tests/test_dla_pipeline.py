@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +17,10 @@ from galcat.catalog.ingest.spectra import ingest_spectra
 from galcat.catalog.registry import register
 from galcat.catalog.schema import DlaAbsorber, Sightline, SightlineSearch, Spectrum
 from galcat.catalog.settings import load_settings
-from galcat.workers.dla_mock_files import write_mock_spectra
-from galcat.workers.local import run_locally
+from galcat.workers.dla.mock_files import write_mock_spectra
+from galcat.workers.handlers import HANDLERS
+from galcat.workers.queue.local import run_locally
+from galcat.workers.queue.specs import CalibrateDla, InferDla, TrainDla
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +84,7 @@ def test_all_real_boss_spectra_ingest(db: Database, tmp_path: Path) -> None:
 def test_infer_job_matches_the_quick_look_scan(
     db: Database, galcat_env: dict[str, str], tiny_dla: Path, mock_files: Path, tmp_path: Path
 ) -> None:
-    from galcat.workers.dla_scan import scan_dla
+    from galcat.workers.dla.scan import scan_dla
 
     assert ingest_spectra(db, [mock_files]).ok
     with db.session() as session:
@@ -90,15 +93,15 @@ def test_infer_job_matches_the_quick_look_scan(
                      (tiny_dla / "model.json").read_text())["hyperparameters"]["network"]},
                  None, None)
     for _ in range(2):
-        state = run_locally(load_settings(), "infer", {"task": "dla", "shard_size": 5},
-                            model="dla").status()
+        state = run_locally(load_settings(), InferDla(model="dla", shard_size=5),
+                            HANDLERS).status()
         assert state.state == "done" and state.shards == {"done": 3}
     assert _count(db, SightlineSearch) == 12
     with db.new_session() as session:
         stored = session.execute(
             sa.select(Sightline.thing_id, DlaAbsorber.z_dla, DlaAbsorber.log_nhi, DlaAbsorber.type)
             .join(Sightline).order_by(Sightline.thing_id, DlaAbsorber.z_dla)).all()
-    scanned = scan_dla([mock_files], tmp_path / "scan" / "dlas.ecsv", model_dir=tiny_dla)
+    scanned = scan_dla([mock_files], tmp_path / "scan" / "dlas.ecsv", *_tiny(tiny_dla))
     table = Table.read(scanned.absorbers_path)
     table.sort(["thing_id", "z_dla"])
     assert len(stored) == len(table) == scanned.n_absorbers > 0
@@ -112,12 +115,12 @@ def test_infer_job_matches_the_quick_look_scan(
 def test_scan_reports_unreadable_files_and_keeps_the_rest(
     tiny_dla: Path, mock_files: Path, tmp_path: Path
 ) -> None:
-    from galcat.workers.dla_scan import scan_dla
+    from galcat.workers.dla.scan import scan_dla
 
     folder = tmp_path / "in"
     shutil.copytree(mock_files, folder)
     (folder / "spec-0000-00000-0000.fits").write_bytes(b"not a fits file")
-    result = scan_dla([folder], tmp_path / "out.csv", model_dir=tiny_dla)
+    result = scan_dla([folder], tmp_path / "out.csv", *_tiny(tiny_dla))
     assert result.n_spectra == 12
     assert len(result.errors) == 1 and "spec-0000-00000-0000.fits" in result.errors[0]
 
@@ -127,14 +130,14 @@ def test_scan_searches_each_quasar_once_in_the_spectrum_infer_uses(
 ) -> None:
     from galcat.catalog.formats.spectra import read_spectrum
     from galcat.catalog.pixels import best_spectra
-    from galcat.workers.dla_scan import scan_dla
+    from galcat.workers.dla.scan import scan_dla
 
     boss = shared_data("boss")
     pair = [boss / "spec-3655-55240-0890.fits", boss / "spec-3657-55244-0552.fits"]
     records = [read_spectrum(p) for p in pair]
     assert records[0].thing_id == records[1].thing_id > 0
     result = scan_dla([*pair, boss / "spec-3655-55240-0002.fits"], tmp_path / "d.csv",
-                      model_dir=tiny_dla)
+                      *_tiny(tiny_dla))
     where = Table.read(result.sightlines_path)
     assert (result.n_repeats, result.n_spectra, len(where)) == (1, 2, 2)
     best = max(records, key=lambda r: r.snr_median or -1.0)
@@ -147,7 +150,7 @@ def test_scan_searches_each_quasar_once_in_the_spectrum_infer_uses(
 
 
 def test_best_observations_ranks_unmeasured_lowest_and_keeps_unidentified() -> None:
-    from galcat.workers.dla_scan import best_observations
+    from galcat.workers.dla.scan import best_observations
 
     spectra = [(7, None), (7, 3.0), (None, 1.0), (8, float("nan")), (-1, 2.0), (7, 9.0),
                (8, 0.5)]
@@ -155,10 +158,9 @@ def test_best_observations_ranks_unmeasured_lowest_and_keeps_unidentified() -> N
 
 
 def test_evaluate_writes_tables_and_plots(tiny_dla: Path, tmp_path: Path) -> None:
-    from galcat.workers.dla_evaluate import evaluate_dla
-    from galcat.workers.dla_scan import load_shipped_dla
+    from galcat.workers.dla.evaluate import evaluate_dla
 
-    model, network, _ = load_shipped_dla(tiny_dla)
+    model, network = _tiny(tiny_dla)
     result = evaluate_dla(model, network, tmp_path, n_sightlines=40, seed=1)
     names = {p.name for p in result.files}
     assert {"dla_summary.ecsv", "completeness_vs_log_nhi.png", "completeness_vs_snr.png"} <= names
@@ -170,12 +172,12 @@ def test_evaluate_writes_tables_and_plots(tiny_dla: Path, tmp_path: Path) -> Non
 def test_evaluate_on_a_survey_redshift_distribution(tiny_dla: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from galcat.catalog.cli import app
+    from galcat.cli import app
 
     Table({"Z": [2.31, 2.42, 6.5, np.nan]}).write(tmp_path / "qsos.csv")
     out = tmp_path / "eval"
     result = CliRunner().invoke(app, ["evaluate", "dla", "--n", "30", "--seed", "2",
-                                      "--model-dir", str(tiny_dla), "--out", str(out),
+                                      "--model", str(tiny_dla), "--out", str(out),
                                       "--z-qso-from", str(tmp_path / "qsos.csv")])
     assert result.exit_code == 0, result.output
     by_z = Table.read(out / "dla_binned_z_qso.ecsv")
@@ -183,7 +185,7 @@ def test_evaluate_on_a_survey_redshift_distribution(tiny_dla: Path, tmp_path: Pa
     assert by_z["n_sightlines"][0] == summary["n_sightlines"][0] > 0
     assert by_z["n_sightlines"][1:].sum() == 0
     Table({"name": ["a"]}).write(tmp_path / "none.csv")
-    bad = CliRunner().invoke(app, ["evaluate", "dla", "--model-dir", str(tiny_dla),
+    bad = CliRunner().invoke(app, ["evaluate", "dla", "--model", str(tiny_dla),
                                    "--z-qso-from", str(tmp_path / "none.csv")])
     assert bad.exit_code == 1 and "no quasar redshift column" in bad.output
 
@@ -191,7 +193,7 @@ def test_evaluate_on_a_survey_redshift_distribution(tiny_dla: Path, tmp_path: Pa
 def test_parks18_like_mocks_follow_the_anchors_test_set() -> None:
     from galcat.catalog.formats.parks18 import TRUTH_FILE, read_parks18_truth
     from galcat.models.dla.mock import generate_mock_sightlines
-    from galcat.workers.dla_evaluate import parks18_like_population
+    from galcat.workers.dla.evaluate import parks18_like_population
 
     folder = shared_data("parks18")
     config = parks18_like_population(folder)
@@ -210,11 +212,11 @@ def test_parks18_like_mocks_follow_the_anchors_test_set() -> None:
 def test_evaluate_like_parks18_from_the_command_line(tiny_dla: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from galcat.catalog.cli import app
+    from galcat.cli import app
 
     parks18 = shared_data("parks18")
     out = tmp_path / "eval"
-    args = ["evaluate", "dla", "--n", "30", "--seed", "2", "--model-dir", str(tiny_dla),
+    args = ["evaluate", "dla", "--n", "30", "--seed", "2", "--model", str(tiny_dla),
             "--out", str(out), "--parks18", str(parks18)]
     result = CliRunner().invoke(app, [*args, "--like-parks18"])
     assert result.exit_code == 0, result.output
@@ -232,19 +234,15 @@ def test_train_dla_job_registers_a_model_and_can_continue_it(
     db: Database, galcat_env: dict[str, str]
 ) -> None:
     from galcat.catalog.schema import ModelVersion
-    from galcat.models.dla.network import TINY_CONFIG
 
     settings = load_settings()
-    recipe = {"seed": 4, "n_train_sightlines": 24, "n_validation_sightlines": 8,
-              "chunk_sightlines": 12, "epochs": 1, "network": TINY_CONFIG.to_dict()}
-    first = run_locally(settings, "train", {"task": "dla", "name": "dla-tiny", "n_eval": 8,
-                                            "recipe": recipe})
+    first = run_locally(settings, TrainDla(
+        seed=4, sightlines=24, validation_sightlines=8, chunk_sightlines=12, epochs=1,
+        network="tiny", name="dla-tiny", n_eval=8), HANDLERS)
     assert first.status().state == "done", first.status().error
-    again = run_locally(settings, "train", {
-        "task": "dla", "name": "dla-tiny", "n_eval": 8, "learning_rate": 1e-4,
-        "log_nhi_loss_weight": 3.0,
-        "recipe": {"seed": 5, "n_train_sightlines": 12, "epochs": 2, "fresh_each_epoch": True}},
-        model="dla-tiny@1")
+    again = run_locally(settings, TrainDla(
+        name="dla-tiny", n_eval=8, learning_rate=1e-4, log_nhi_loss_weight=3.0, seed=5,
+        sightlines=12, epochs=2, fresh_each_epoch=True, base="dla-tiny@1"), HANDLERS)
     assert again.status().state == "done", again.status().error
     with db.new_session() as session:
         v1, v2 = session.execute(sa.select(ModelVersion).where(
@@ -279,9 +277,8 @@ def test_calibration_job_registers_the_same_weights_with_a_fitted_calibration(
         register(session, settings.artifacts_dir, "dla-cal", "dla", shipped.verified_weights(),
                  {**record["hyperparameters"], "network": raw_network},
                  record.get("training_fingerprint"), {})
-    job = run_locally(settings, "train", {"task": "dla_calibration", "name": "dla-cal",
-                                          "seed": 3, "n_sightlines": 1000, "n_eval": 50},
-                      model="dla-cal@1")
+    job = run_locally(settings, CalibrateDla(base="dla-cal@1", name="dla-cal", seed=3,
+                                             sightlines=1000, n_eval=50), HANDLERS)
     assert job.status().state == "done", job.status().error
     with db.new_session() as session:
         v1, v2 = session.execute(sa.select(ModelVersion).where(
@@ -315,9 +312,8 @@ def test_training_on_from_a_calibrated_model_drops_the_stale_calibration(
     with db.session() as session:
         register(session, settings.artifacts_dir, "dla-tiny-cal", "dla", tiny_dla / "dla.keras",
                  {"network": network}, None, {})
-    job = run_locally(settings, "train", {
-        "task": "dla", "name": "dla-tiny-cal", "n_eval": 8,
-        "recipe": {"seed": 5, "n_train_sightlines": 12, "epochs": 1}}, model="dla-tiny-cal@1")
+    job = run_locally(settings, TrainDla(name="dla-tiny-cal", n_eval=8, seed=5, sightlines=12,
+                                         epochs=1, base="dla-tiny-cal@1"), HANDLERS)
     assert job.status().state == "done", job.status().error
     with db.new_session() as session:
         v2 = session.execute(sa.select(ModelVersion).where(
@@ -328,7 +324,7 @@ def test_training_on_from_a_calibrated_model_drops_the_stale_calibration(
 def test_precision_bound_from_the_command_line(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from galcat.catalog.cli import app
+    from galcat.cli import app
 
     out = tmp_path / "bound"
     result = CliRunner().invoke(app, ["evaluate", "dla-bound", "--n", "60", "--seed", "3",
@@ -354,3 +350,11 @@ def test_precision_bound_from_the_command_line(tmp_path: Path) -> None:
     assert survey.exit_code == 0, survey.output
     z_qso = Table.read(out / "dla_precision_bound.ecsv")["z_qso"]
     assert len(z_qso) > 0 and set(np.round(z_qso, 2)) <= {2.31, 2.42}
+
+
+def _tiny(folder: Path) -> tuple[Any, Any]:
+    """The tiny DLA model folder opened as scans open models."""
+    from galcat.workers.dla.scan import open_dla
+
+    model, network, _ = open_dla(load_settings(), folder)
+    return model, network

@@ -10,16 +10,17 @@ import sqlalchemy as sa
 from astropy.table import Table
 from typer.testing import CliRunner
 
-from galcat.catalog.cli import app
 from galcat.catalog.db import Database
 from galcat.catalog.formats.columns import parse_iau_name
-from galcat.catalog.formats.images import read_image, write_profile_fits
+from galcat.catalog.formats.images import read_image
 from galcat.catalog.formats.labels import gz2_parent
+from galcat.catalog.formats.profile_writer import write_profile_fits
 from galcat.catalog.ingest.images import ingest_images
 from galcat.catalog.ingest.labels import LabelOutcome, ingest_labels
 from galcat.catalog.schema import Galaxy, Image, ImagePixels, Label
 from galcat.catalog.sky import healpix_29
 from galcat.catalog.surveys import survey_id
+from galcat.cli import app
 from galcat.vocabulary import GZ2_TREE
 
 runner = CliRunner()

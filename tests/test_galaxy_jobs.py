@@ -13,27 +13,32 @@ from astropy.table import Table
 from typer.testing import CliRunner
 
 from galcat.catalog import migrate
-from galcat.catalog.cli import app
 from galcat.catalog.db import Database, forget_databases, get_database
 from galcat.catalog.ingest.images import ingest_images
 from galcat.catalog.registry import artifact_path, register
 from galcat.catalog.schema import Image, ModelVersion, Morphology, SersicFit
 from galcat.catalog.settings import load_settings
+from galcat.cli import app
 
 keras = pytest.importorskip("keras")
 
-from galcat.workers.galaxy_evaluate import (  # noqa: E402
-    TRAIN_STREAM,
-    data_fingerprint,
-    mock_galaxies,
+from galcat.models.galaxy.mockset import TRAIN_STREAM, data_fingerprint, mock_galaxies  # noqa: E402
+from galcat.workers.galaxy.scan import write_mock_galaxies  # noqa: E402
+from galcat.workers.handlers import HANDLERS  # noqa: E402
+from galcat.workers.queue.local import run_locally  # noqa: E402
+from galcat.workers.queue.specs import (  # noqa: E402
+    FinetuneMorphology,
+    InferMorphology,
+    InferSersic,
+    TrainMorphology,
+    TrainSersic,
 )
-from galcat.workers.galaxy_scan import write_mock_galaxies  # noqa: E402
-from galcat.workers.local import run_locally  # noqa: E402
 
 runner = CliRunner()
-TINY = {"filters": [4, 8], "dense_units": 8, "epochs": 2, "batch_size": 32,
+TINY = {"filters": (4, 8), "dense_units": 8, "epochs": 2, "batch_size": 32,
         "learning_rate": 3e-3, "run_eagerly": True}
 MODELS = ("sersic", "morphology")
+INFER = {"sersic": InferSersic, "morphology": InferMorphology}
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +49,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     migrate.upgrade(get_database(settings))
     out: dict[str, dict[str, Any]] = {}
     for task in MODELS:
-        handle = run_locally(settings, "train", {"task": task, "seed": 3, "n": 64,
-                                                 "n_eval": 32, "config": TINY})
+        spec = {"sersic": TrainSersic, "morphology": TrainMorphology}[task]
+        handle = run_locally(settings, spec(seed=3, n=64, n_eval=32, **TINY), HANDLERS)
         state = handle.status()
         assert state.state == "done", state.error
         with get_database(settings).new_session() as session:
@@ -104,7 +109,7 @@ def test_infer_writes_one_row_per_image_and_reruns_do_not_duplicate(
     truth = Table.read(truth_path)
     for task, table in (("sersic", SersicFit), ("morphology", Morphology)):
         for _ in range(2):
-            handle = run_locally(settings, "infer", {"task": task}, model=f"{task}@1")
+            handle = run_locally(settings, INFER[task](model=f"{task}@1"), HANDLERS)
             assert handle.status().state == "done"
             with db.new_session() as session:
                 rows = session.execute(sa.select(table, Image.source_path).join(
@@ -129,9 +134,8 @@ def test_finetune_on_a_label_set_registers_a_new_morphology_model(
     assert ingest_images(db, files, catalogue=truth_path, label_set="my-votes").ok
     _register(db, trained)
     settings = load_settings()
-    handle = run_locally(settings, "train", {"task": "morphology", "labels": "my-votes",
-                                             "epochs": 1, "run_eagerly": True},
-                         model="morphology@1")
+    handle = run_locally(settings, FinetuneMorphology(
+        labels="my-votes", epochs=1, run_eagerly=True, base="morphology@1"), HANDLERS)
     state = handle.status()
     assert state.state == "done", state.error
     with db.new_session() as session:
@@ -143,14 +147,14 @@ def test_finetune_on_a_label_set_registers_a_new_morphology_model(
                                                       "f_ps", "f_unc"]
     assert tuned.hyperparameters["train_head_only"] is True
     assert tuned.metrics["n_images"] == 6 and len(tuned.training_fingerprint or "") == 64
-    assert run_locally(settings, "infer", {"task": "morphology"},
-                       model="morphology-my-votes").status().state == "done"
+    assert run_locally(settings, InferMorphology(model="morphology-my-votes"),
+                       HANDLERS).status().state == "done"
     with db.new_session() as session:
         n = session.execute(sa.select(sa.func.count()).select_from(Morphology).where(
             Morphology.model_version_id == tuned.id)).scalar_one()
     assert n == 6
-    failed = run_locally(settings, "train", {"task": "morphology", "labels": "nobody"},
-                         model="morphology@1").status()
+    failed = run_locally(settings, FinetuneMorphology(labels="nobody", base="morphology@1"),
+                         HANDLERS).status()
     assert failed.state == "failed" and "no image in the catalog has labels" in (failed.error
                                                                                  or "")
 

@@ -16,13 +16,22 @@ import sqlalchemy as sa
 from conftest import REDIS_URL, unavailable
 from tcp_proxy import TcpProxy
 
+from bench.fixtures.toy_jobs import (
+    THROTTLE_ENV,
+    TOY_PREDICTION,
+    TOY_WORKER_ENV,
+    InferToy,
+    Noop,
+    create_toy_tables,
+    drop_toy_tables,
+)
 from galcat.catalog.db import Database
 from galcat.catalog.registry import artifact_path, register
-from galcat.catalog.schema import Galaxy, Job, ScalarPrediction
+from galcat.catalog.schema import Galaxy, Job
 from galcat.catalog.settings import load_settings
 from galcat.catalog.sky import healpix_29
 from galcat.catalog.surveys import survey_id
-from galcat.workers.jobs import JobHandle, retry, submit
+from galcat.workers.queue.jobs import JobHandle, retry, submit
 
 GALCAT = str(Path(sys.executable).with_name("galcat"))
 
@@ -46,7 +55,8 @@ def env(database_url: str, broker_url: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     values = {"GALCAT_HOME": str(tmp_path / "home"), "GALCAT_DATABASE_URL": database_url,
               "GALCAT_BROKER_URL": broker_url, "GALCAT_STALE_AFTER_S": "3",
-              "GALCAT_HEARTBEAT_S": "0.5", "TF_CPP_MIN_LOG_LEVEL": "2"}
+              "GALCAT_HEARTBEAT_S": "0.5", "TF_CPP_MIN_LOG_LEVEL": "2",
+              **TOY_WORKER_ENV}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
@@ -92,7 +102,7 @@ def workers(env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
 
 @pytest.fixture(scope="session")
 def toy_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from galcat.models import toy_regressor
+    from bench.fixtures import toy_regressor
     from galcat.workers.model_io import save_model
 
     model, _ = toy_regressor.train(toy_regressor.ToyConfig(epochs=2, n_train=500), seed=1)
@@ -111,6 +121,14 @@ def _galaxies(db: Database, n: int) -> None:
                        key=("survey_id", "external_id"))
 
 
+@pytest.fixture
+def toy_table(db: Database) -> Iterator[None]:
+    """The toy prediction table for the duration of a test."""
+    create_toy_tables(db)
+    yield
+    drop_toy_tables(db)
+
+
 def _register_toy(db: Database, weights: Path) -> str:
     with db.session() as session:
         row = register(session, load_settings().artifacts_dir, "toy", "toy", weights,
@@ -119,7 +137,7 @@ def _register_toy(db: Database, weights: Path) -> str:
 
 
 def test_two_hundred_jobs_each_done_exactly_once(db: Database, env, workers: Workers) -> None:
-    handles = [submit("noop") for _ in range(200)]
+    handles = [submit(Noop()) for _ in range(200)]
     workers.start(concurrency=2)
     for handle in handles:
         assert handle.wait(timeout_s=300).state == "done"
@@ -134,7 +152,7 @@ PAIRS = pytest.mark.parametrize(("database_url", "broker_url"),
 
 @PAIRS
 def test_failed_job_reports_its_error_and_retries(
-    db: Database, env, workers: Workers, toy_weights: Path
+    db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:
     _galaxies(db, 300)
     sha = _register_toy(db, toy_weights)
@@ -142,7 +160,7 @@ def test_failed_job_reports_its_error_and_retries(
     good = stored.read_bytes()
     stored.write_bytes(good[:-10] + b"corrupted!")
     workers.start()
-    handle = submit("infer", model="toy@latest", parameters={"task": "toy"})
+    handle = submit(InferToy(model="toy@latest"))
     state = handle.wait(timeout_s=300)
     assert state.state == "failed"
     assert "shard 0 failed: RegistryError" in (state.error or "")
@@ -150,20 +168,19 @@ def test_failed_job_reports_its_error_and_retries(
     stored.write_bytes(good)
     assert retry(None, handle.id).wait(timeout_s=300).state == "done"
     with db.new_session() as session:
-        n = session.execute(sa.select(sa.func.count()).select_from(ScalarPrediction)).scalar()
+        n = session.execute(sa.select(sa.func.count()).select_from(TOY_PREDICTION)).scalar()
     assert n == 300
 
 
 @PAIRS
 def test_killed_worker_job_completes_without_duplicates(
-    db: Database, env, workers: Workers, toy_weights: Path
+    db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:
     n = 3000
     _galaxies(db, n)
     _register_toy(db, toy_weights)
-    first = workers.start()
-    handle: JobHandle = submit("infer", model="toy", parameters={
-        "task": "toy", "shard_size": 1000, "throttle_s": 0.6})
+    first = workers.start(**{THROTTLE_ENV: "0.6"})
+    handle: JobHandle = submit(InferToy(shard_size=1000))
     deadline = time.monotonic() + 180
     while True:
         status = handle.status()
@@ -172,11 +189,11 @@ def test_killed_worker_job_completes_without_duplicates(
         assert time.monotonic() < deadline, "no shard started"
         time.sleep(0.1)
     workers.kill9(first)
-    workers.start()
+    workers.start(**{THROTTLE_ENV: "0.6"})
     assert handle.wait(timeout_s=300).state == "done"
     with db.new_session() as session:
         rows = session.execute(sa.select(sa.func.count(), sa.func.count(
-            sa.distinct(ScalarPrediction.galaxy_id)))).one()
+            sa.distinct(TOY_PREDICTION.c.galaxy_id)))).one()
         attempts = session.execute(sa.select(Job.attempts).where(
             Job.parent_id == handle.id)).scalars().all()
     assert tuple(rows) == (n, n)
@@ -197,7 +214,7 @@ def _through(proxy: TcpProxy, url: str) -> str:
 def test_worker_started_before_postgres_is_reachable(db: Database, env, workers: Workers) -> None:
     proxy = TcpProxy("127.0.0.1", sa.engine.make_url(env["GALCAT_DATABASE_URL"]).port or 5432)
     workers.start(GALCAT_DATABASE_URL=_through(proxy, env["GALCAT_DATABASE_URL"]))
-    handles = [submit("noop") for _ in range(5)]
+    handles = [submit(Noop()) for _ in range(5)]
     time.sleep(4)
     assert {h.status().state for h in handles} == {"queued"}
     proxy.start()
@@ -210,16 +227,16 @@ def test_worker_started_before_postgres_is_reachable(db: Database, env, workers:
 
 @POSTGRES_PAIRS
 def test_worker_losing_postgres_briefly_loses_no_job(
-    db: Database, env, workers: Workers, toy_weights: Path
+    db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:
     n = 2000
     _galaxies(db, n)
     _register_toy(db, toy_weights)
     proxy = TcpProxy("127.0.0.1", sa.engine.make_url(env["GALCAT_DATABASE_URL"]).port or 5432)
     proxy.start()
-    workers.start(GALCAT_DATABASE_URL=_through(proxy, env["GALCAT_DATABASE_URL"]))
-    handle = submit("infer", model="toy", parameters={
-        "task": "toy", "shard_size": 1000, "throttle_s": 0.5})
+    workers.start(GALCAT_DATABASE_URL=_through(proxy, env["GALCAT_DATABASE_URL"]),
+                  **{THROTTLE_ENV: "0.5"})
+    handle = submit(InferToy(shard_size=1000))
     deadline = time.monotonic() + 180
     while handle.status().done == 0:
         assert time.monotonic() < deadline, "no shard made progress"
@@ -233,5 +250,5 @@ def test_worker_losing_postgres_briefly_loses_no_job(
         proxy.stop()
     with db.new_session() as session:
         rows = session.execute(sa.select(sa.func.count(), sa.func.count(
-            sa.distinct(ScalarPrediction.galaxy_id)))).one()
+            sa.distinct(TOY_PREDICTION.c.galaxy_id)))).one()
     assert tuple(rows) == (n, n)

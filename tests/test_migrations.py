@@ -37,3 +37,54 @@ def test_sqlite_connection_settings(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
     db.dispose()
+
+
+UNTYPED_JOBS = [
+    ("train", {"task": "dla", "name": "dla", "n_eval": 8, "command": "galcat train dla",
+               "recipe": {"seed": 4, "n_train_sightlines": 24, "epochs": 1,
+                          "fresh_each_epoch": False}, "learning_rate": 3e-4}),
+    ("train", {"task": "dla_calibration", "name": "dla", "n_eval": 10, "seed": 7,
+               "n_sightlines": 100, "command": "galcat train dla-calibration"}),
+    ("train", {"task": "sersic", "seed": 2, "n": 64, "n_eval": 32, "name": "sersic",
+               "config": {"filters": [4, 8], "batch_size": 32, "learning_rate": 0.003,
+                          "epochs": 2}}),
+    ("train", {"task": "morphology", "labels": "my-votes", "seed": 1, "epochs": 3,
+               "whole_network": False, "name": None, "command": "c"}),
+    ("infer", {"task": "sersic", "shard_size": 5, "where": "id < 3"}),
+    ("infer_shard", {"task": "dla", "object_ids": [1, 2], "throttle_s": 0}),
+]
+
+
+def test_typed_jobs_migration_rewrites_untyped_rows_both_ways(db: Database) -> None:
+    from galcat.catalog.schema import Job, ModelVersion
+    from galcat.workers.handlers import HANDLERS
+
+    migrate.downgrade(db, "0002")
+    with db.session() as session:
+        dla = ModelVersion(name="dla", version=2, task="dla", weights_sha256="0" * 64,
+                           hyperparameters={}, code_version="test")
+        session.add(dla)
+        session.flush()
+        uses_model = {"dla_calibration", "morphology"}
+        session.add_all([Job(kind=k, parameters=p, model_version_id=dla.id if
+                             p["task"] in uses_model or k == "infer" else None)
+                         for k, p in UNTYPED_JOBS])
+    migrate.upgrade(db)
+    with db.new_session() as session:
+        rows = [(j.kind, j.parameters) for j in session.query(Job).order_by(Job.id)]
+    assert [k for k, _ in rows] == ["train_dla", "calibrate_dla", "train_sersic",
+                                    "finetune_morphology", "infer_sersic", "infer_shard"]
+    specs = [HANDLERS[k].spec.from_params(p) for k, p in rows]
+    assert (specs[0].sightlines, specs[0].epochs, specs[0].learning_rate) == (24, 1, 3e-4)
+    assert (specs[1].sightlines, specs[1].seed, specs[1].base) == (100, 7, "dla@2")
+    assert (specs[2].filters, specs[2].epochs, specs[2].learning_rate) == ((4, 8), 2, 0.003)
+    assert (specs[3].labels, specs[3].epochs, specs[3].base) == ("my-votes", 3, "dla@2")
+    assert (specs[4].where, specs[4].shard_size, specs[4].model) == ("id < 3", 5, "dla@2")
+    assert specs[0].base is None
+    assert specs[5].object_ids == (1, 2)
+    migrate.downgrade(db, "0002")
+    with db.new_session() as session:
+        kinds = [(j.kind, j.parameters.get("task")) for j in session.query(Job).order_by(Job.id)]
+    assert kinds == [("train", "dla"), ("train", "dla_calibration"), ("train", "sersic"),
+                     ("train", "morphology"), ("infer", "sersic"), ("infer_shard", "dla")]
+    migrate.upgrade(db)

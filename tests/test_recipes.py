@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.fixtures.synthetic import Sample, sample_catalogue
 from galcat.catalog.db import Database
 from galcat.catalog.release import make_release
-from galcat.catalog.release.synthetic import Sample, sample_catalogue
 from galcat.catalog.sky import angular_distance_deg
 from galcat.catalog.sql import Rows, run_sql
 

@@ -20,6 +20,7 @@ from astropy.io import fits, votable
 from astropy.table import Table
 from astropy.table import meta as table_meta
 
+from bench.fixtures.synthetic import Sample, sample_catalogue
 from galcat.catalog.db import Database
 from galcat.catalog.release import (
     ReleaseError,
@@ -31,7 +32,6 @@ from galcat.catalog.release import (
 )
 from galcat.catalog.release.build import release_filenames, write_files
 from galcat.catalog.release.definitions import MORPHOLOGY_GALAXIES
-from galcat.catalog.release.synthetic import Sample, sample_catalogue
 from galcat.catalog.schema import Morphology, Release, ReleaseFile
 
 MADE_AT = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -159,7 +159,7 @@ def test_export_rewrites_byte_for_byte(db: Database, sample: Sample, tmp_path: P
     first = make_release(db, "dla", "DLA1", tmp_path / "a", where="z_qso > 2.5", now=MADE_AT)
     assert first.table_rows["sightlines"] == int(np.sum(sample.sightlines.z_qso > 2.5))
     # later rows from the same pinned model never creep into the frozen release
-    from galcat.catalog.release.synthetic import load_dla, load_sightlines
+    from bench.fixtures.synthetic import load_dla, load_sightlines
 
     more = load_sightlines(db, 30, seed=99, survey="later")
     load_dla(db, sample.models["dla"], more, seed=98)
@@ -254,8 +254,8 @@ def test_memory_does_not_grow_with_rows(tmp_path: Path, monkeypatch: pytest.Monk
     """Peak Python memory while writing 4x more rows stays about the same (SQLite,
     500-row chunks; a first untraced release imports the writers and fills caches)."""
     import galcat.catalog.release.build as build
+    from bench.fixtures.synthetic import add_model_version, load_galaxies, load_morphology
     from galcat.catalog import migrate
-    from galcat.catalog.release.synthetic import add_model_version, load_galaxies, load_morphology
 
     monkeypatch.setattr(build, "CHUNK_ROWS", 500)
     databases = []

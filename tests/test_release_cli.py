@@ -7,10 +7,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from galcat.catalog.cli import app
+from bench.fixtures.synthetic import sample_catalogue
 from galcat.catalog.db import get_database
-from galcat.catalog.release.synthetic import sample_catalogue
 from galcat.catalog.settings import load_settings
+from galcat.cli import app
 
 runner = CliRunner()
 

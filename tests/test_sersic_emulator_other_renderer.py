@@ -10,9 +10,10 @@ from astropy.modeling.models import Sersic2D
 from scipy.ndimage import gaussian_filter
 from scipy.special import gamma, gammaincinv
 
+from galcat.catalog.settings import load_settings
+from galcat.models.galaxy.stamps import make_stamp, sersic_rows
 from galcat.models.shipped import shipped_model
-from galcat.workers.galaxy_inference import make_stamp, sersic_rows
-from galcat.workers.galaxy_scan import load_model_reference
+from galcat.workers.galaxy.scan import open_galaxy_model
 
 ZERO_POINT, SCALE, SIZE, FINE = 25.94, 0.06, 64, 7
 
@@ -34,8 +35,8 @@ def _astropy_galaxy(mag: float, r_eff_arcsec: float, n: float, q: float, pa_deg:
 
 def test_emulator_meets_its_targets_on_galaxies_rendered_by_astropy() -> None:
     rng = np.random.default_rng(5)
-    model, _ = load_model_reference(None, str(shipped_model("sersic").verified_weights()),  # type: ignore[arg-type]
-                                    "sersic")
+    model = open_galaxy_model(load_settings(), shipped_model("sersic").verified_weights(),
+                              "sersic").model
     truth, stamps = [], []
     for _ in range(80):
         t = {"mag": rng.uniform(19.5, 23.0), "r_eff": rng.uniform(0.15, 1.2),

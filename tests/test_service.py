@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from astropy.io import votable
 from pyvo.dal.exceptions import DALQueryError
 
+from bench.fixtures.synthetic import Sample, sample_catalogue
 from galcat.catalog.access import ensure_readonly_role, role_url, service_engine
 from galcat.catalog.db import Database
 from galcat.catalog.release import ReleaseRecord, make_release
-from galcat.catalog.release.synthetic import Sample, sample_catalogue
 from galcat.catalog.schema import Galaxy
 from galcat.catalog.service import make_server, serve_in_thread
 from galcat.catalog.sky import cone

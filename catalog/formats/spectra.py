@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from galcat.catalog.formats.fits_rows import first_row_fields
 from galcat.catalog.formats.registry import KINDS, file_format
 
 BRIGHTSKY_BIT = 23
@@ -150,61 +151,6 @@ def _boss_from_hdul(path: Path, hdul: Any, digest: str, data: bytes) -> Spectrum
 
 
 _SPECOBJ_KEYS = ("PLATE", "MJD", "FIBERID", "PLUG_RA", "PLUG_DEC", "Z", "THING_ID")
-_TFORM = re.compile(r"^\s*(\d*)([LXBIJKAEDCMPQ])")
-_TFORM_BYTES = {
-    "L": 1,
-    "B": 1,
-    "I": 2,
-    "J": 4,
-    "K": 8,
-    "A": 1,
-    "E": 4,
-    "D": 8,
-    "C": 8,
-    "M": 16,
-    "P": 8,
-    "Q": 16,
-}
-_TFORM_DTYPE = {"B": ">u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8"}
-
-
-def _first_row_fields(hdul: Any, index: int, data: bytes, keys: tuple[str, ...]) -> dict[str, Any]:
-    """Scalar columns ``keys`` of row 0 of binary table ``index``, decoded from the header.
-
-    A spAll-style SPECOBJ table has ~240 columns; decoding only the few we need is
-    ~50× faster than building astropy's column objects. Anything unusual (scaled or
-    non-scalar columns) falls back to astropy.
-    """
-    header = hdul[index].header
-    wanted = {k.upper() for k in keys}
-    offset, found, layout = 0, {}, []
-    for i in range(1, int(header["TFIELDS"]) + 1):
-        m = _TFORM.match(str(header[f"TFORM{i}"]))
-        if m is None:
-            raise ValueError(f"unknown TFORM{i} {header[f'TFORM{i}']!r}")
-        repeat = int(m.group(1) or 1)
-        code = m.group(2)
-        width = (repeat + 7) // 8 if code == "X" else repeat * _TFORM_BYTES[code]
-        name = str(header[f"TTYPE{i}"]).strip().upper()
-        if name in wanted:
-            layout.append((name, i, code, repeat, offset))
-        offset += width
-    if offset != int(header["NAXIS1"]):
-        raise ValueError(f"column widths add up to {offset}, NAXIS1 is {header['NAXIS1']}")
-    start = hdul.fileinfo(index)["datLoc"]
-    row = data[start : start + offset]
-    if len(row) < offset:
-        raise ValueError("table row is truncated")
-    for name, i, code, repeat, off in layout:
-        scaled = f"TSCAL{i}" in header or f"TZERO{i}" in header
-        if scaled or repeat != 1 or code not in _TFORM_DTYPE:
-            table = hdul[index].data
-            found[name] = table[0][{c.upper(): c for c in table.columns.names}[name]]
-            continue
-        found[name] = np.frombuffer(row, dtype=_TFORM_DTYPE[code], count=1, offset=off)[0]
-    return found
-
-
 def _boss_record(path: Path, hdul: Any, digest: str, data: bytes) -> SpectrumRecord:
     if len(hdul) < 2:
         raise SpectrumFormatError(f"{path}: no COADD table (HDU 1) in a {len(hdul)}-HDU file")
@@ -222,7 +168,7 @@ def _boss_record(path: Path, hdul: Any, digest: str, data: bytes) -> SpectrumRec
     meta: dict[str, Any] = {}
     has_specobj = len(hdul) > 2 and hdul[2].header.get("XTENSION") == "BINTABLE"
     if has_specobj and int(hdul[2].header.get("NAXIS2", 0)) > 0:
-        meta.update(_first_row_fields(hdul, 2, data, _SPECOBJ_KEYS))
+        meta.update(first_row_fields(hdul, 2, data, _SPECOBJ_KEYS))
     fallback = {
         "PLATE": "PLATEID",
         "MJD": "MJD",
@@ -442,64 +388,3 @@ def read_spectrum(path: str | Path, z_qso: float | None = None) -> SpectrumRecor
         if hdul[0].header.get("NAXIS", 0) == 2 and "COEFF0" in hdul[0].header:
             return _dr7_record(path, hdul, digest)
     return read_spectrum_table(path, z_qso=z_qso)
-
-
-def write_boss_spec(path: str | Path, record: SpectrumRecord, overwrite: bool = False) -> Path:
-    """Write ``record`` as a BOSS ``spec`` file (COADD + SPECOBJ HDUs, real column types).
-
-    Columns not held by the record (OR_MASK, WDISP, SKY, MODEL; Z_ERR, …) are written
-    as zeros so the layout matches the survey's files.
-    """
-    from astropy.io import fits
-
-    path = Path(path)
-    n = record.n_pixels
-    and_mask = np.zeros(n, np.int32) if record.and_mask is None else record.and_mask
-    primary = fits.PrimaryHDU()
-    hdr = primary.header
-    hdr["TELESCOP"] = "SDSS 2.5-M"
-    hdr["PLATEID"] = record.plate if record.plate is not None else 0
-    hdr["MJD"] = record.mjd if record.mjd is not None else 0
-    hdr["FIBERID"] = record.fiber if record.fiber is not None else 0
-    hdr["PLUG_RA"] = record.ra_deg
-    hdr["PLUG_DEC"] = record.dec_deg
-    hdr["THING_ID"] = record.thing_id if record.thing_id is not None else -1
-    hdr["COEFF0"] = float(record.loglam[0])
-    hdr["COEFF1"] = float(np.median(np.diff(record.loglam)))
-    hdr["RUN2D"] = "galcat"
-    zeros = np.zeros(n, np.float32)
-    coadd = fits.BinTableHDU.from_columns(
-        [
-            fits.Column("FLUX", "E", array=np.asarray(record.flux, np.float32)),
-            fits.Column("LOGLAM", "E", array=np.asarray(record.loglam, np.float32)),
-            fits.Column("IVAR", "E", array=np.asarray(record.ivar, np.float32)),
-            fits.Column("AND_MASK", "J", array=np.asarray(and_mask, np.int32)),
-            fits.Column("OR_MASK", "J", array=np.asarray(and_mask, np.int32)),
-            fits.Column("WDISP", "E", array=zeros),
-            fits.Column("SKY", "E", array=zeros),
-            fits.Column("MODEL", "E", array=zeros),
-        ],
-        name="COADD",
-    )
-    specobj = fits.BinTableHDU.from_columns(
-        [
-            fits.Column("PLATE", "J", array=[record.plate or 0]),
-            fits.Column("MJD", "J", array=[record.mjd or 0]),
-            fits.Column("FIBERID", "J", array=[record.fiber or 0]),
-            fits.Column("RUN2D", "7A", array=["galcat"]),
-            fits.Column("OBJTYPE", "3A", array=["QSO"]),
-            fits.Column("PLUG_RA", "D", array=[record.ra_deg]),
-            fits.Column("PLUG_DEC", "D", array=[record.dec_deg]),
-            fits.Column("CLASS", "6A", array=["QSO"]),
-            fits.Column("Z", "E", array=[record.z_qso]),
-            fits.Column("Z_ERR", "E", array=[0.0]),
-            fits.Column("ZWARNING", "J", array=[0]),
-            fits.Column("SN_MEDIAN_ALL", "E", array=[0.0]),
-            fits.Column(
-                "THING_ID", "J", array=[record.thing_id if record.thing_id is not None else -1]
-            ),
-        ],
-        name="SPECOBJ",
-    )
-    fits.HDUList([primary, coadd, specobj]).writeto(path, overwrite=overwrite)
-    return path

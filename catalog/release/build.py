@@ -28,6 +28,7 @@ from galcat.catalog.db import Database
 from galcat.catalog.registry import RegistryError, resolve, sha256_file
 from galcat.catalog.release.datamodel import render_datamodel
 from galcat.catalog.release.definitions import CatalogueDef, catalogue
+from galcat.catalog.release.formats import FORMATS, open_writer, writer_class
 from galcat.catalog.release.provenance import ModelPin, Provenance
 from galcat.catalog.release.query import (
     CHUNK_ROWS,
@@ -37,7 +38,7 @@ from galcat.catalog.release.query import (
     select_rows,
     watermarks,
 )
-from galcat.catalog.release.writers import FORMATS, ReleaseWriteError, open_writer, writer_class
+from galcat.catalog.release.writers import ReleaseWriteError
 from galcat.catalog.schema import ModelVersion, Release, ReleaseFile
 
 TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -99,27 +99,3 @@ def binary_records(table: TableDef, widths: dict[str, int], chunk: Chunk,
             if nulls is not None and null_value and column.name in null_value:
                 records[column.name][nulls] = null_value[column.name]
     return records
-
-
-def open_writer(fmt: str, path: Path, table: TableDef, widths: dict[str, int],
-                provenance: Provenance) -> TableWriter:
-    """A writer of format ``fmt`` (one of ``FORMATS``) for ``path``."""
-    return writer_class(fmt)(path, table, widths, provenance)
-
-
-def writer_class(fmt: str) -> type[TableWriter]:
-    from galcat.catalog.release.ecsv import CsvWriter
-    from galcat.catalog.release.fits import FitsWriter
-    from galcat.catalog.release.parquet import ParquetWriter
-    from galcat.catalog.release.votable import VOTableWriter
-
-    classes: dict[str, type[TableWriter]] = {
-        w.format: w for w in (FitsWriter, VOTableWriter, ParquetWriter, CsvWriter)}
-    try:
-        return classes[fmt]
-    except KeyError:
-        raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}") from None
-
-
-FORMATS = ("fits", "votable", "parquet", "csv")
-

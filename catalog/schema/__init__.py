@@ -6,7 +6,6 @@ from galcat.catalog.schema.predictions import (
     DlaAbsorber,
     Morphology,
     PhasePrediction,
-    ScalarPrediction,
     SersicFit,
     SightlineSearch,
 )
@@ -30,7 +29,6 @@ __all__ = [
     "PhasePrediction",
     "Release",
     "ReleaseFile",
-    "ScalarPrediction",
     "SersicFit",
     "Sightline",
     "SightlineSearch",

@@ -110,18 +110,3 @@ class PhasePrediction(Base):
     p_post: Mapped[float]
 
     __table_args__ = (sa.UniqueConstraint("model_version_id", "image_id"),)
-
-
-class ScalarPrediction(Base):
-    """One number per galaxy from a regression model (the toy regressor, user models)."""
-
-    __tablename__ = "scalar_prediction"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    model_version_id: Mapped[int] = _model_version_fk()
-    galaxy_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("galaxy.id", ondelete="CASCADE"), index=True
-    )
-    value: Mapped[float]
-
-    __table_args__ = (sa.UniqueConstraint("model_version_id", "galaxy_id"),)

@@ -1,5 +1,8 @@
 """initial schema
 
+Longer than a module should be: Alembic wrote it, and it creates the whole first
+schema in one revision (rewriting history would break every catalogue made from it).
+
 Revision ID: 0001
 Revises: 
 Create Date: 2026-11-28 22:05:48.465343

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from galcat.models.dla.evaluation import binned_delta, match_nearest
+
 Knots = tuple[tuple[float, float], ...]
 
 DEFAULT_EDGES = np.array([20.0, 20.2, 20.3, 20.4, 20.5, 20.7, 20.9, 21.1, 21.3, 21.6, 22.0, 22.6])
@@ -63,3 +65,26 @@ def calibration_slope(log_nhi: np.ndarray | float, knots: Sequence[Sequence[floa
     slopes = np.diff(cal) / np.diff(raw)
     segment = np.clip(np.searchsorted(raw, values) - 1, 0, slopes.size - 1)
     return np.asarray(slopes[segment])
+
+
+LOG_NHI_HI_MIN = 19.5
+BIAS_EDGES = (20.3, 20.5, 20.7, 21.0, 21.5, 22.6)
+
+
+def matched_log_nhi(truth: np.ndarray, absorbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(true, estimated) log N_HI of every true H I absorber matched by a non-LYB absorber."""
+    truth = truth[truth["log_nhi"] >= LOG_NHI_HI_MIN]
+    found = absorbers[absorbers["type"] != "LYB"]
+    match = match_nearest(truth["sightline"], truth["z_abs"], found["sightline"], found["z_dla"])
+    hit = match >= 0
+    return (np.asarray(truth["log_nhi"][hit], dtype=np.float64),
+            np.asarray(found["log_nhi"][match[hit]], dtype=np.float64))
+
+
+def bias_by_log_nhi(true: np.ndarray, estimate: np.ndarray) -> list[dict[str, float]]:
+    """Mean and scatter of estimate − truth (dex) in bins of true log N_HI ≥ 20.3."""
+    edges = np.asarray(BIAS_EDGES)
+    count, mean, sigma = binned_delta(true, estimate, edges)
+    return [{"log_nhi_lo": float(lo), "log_nhi_hi": float(hi), "n": int(n), "mean": float(m),
+             "std": float(s)}
+            for lo, hi, n, m, s in zip(edges[:-1], edges[1:], count, mean, sigma, strict=True)]

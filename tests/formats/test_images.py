@@ -11,8 +11,8 @@ from galcat.catalog.formats.images import (
     ImageFormatError,
     read_bands,
     read_image,
-    write_profile_fits,
 )
+from galcat.catalog.formats.profile_writer import write_profile_fits
 from galcat.models.galaxy.mock import make_mocks
 from galcat.models.galaxy.profile import check_profile
 

@@ -106,11 +106,12 @@ def test_fast_specobj_decoding_agrees_with_astropy(boss_dir) -> None:
 
     from astropy.io import fits
 
-    from galcat.catalog.formats.spectra import _SPECOBJ_KEYS, _first_row_fields
+    from galcat.catalog.formats.fits_rows import first_row_fields
+    from galcat.catalog.formats.spectra import _SPECOBJ_KEYS
 
     data = (boss_dir / "spec-3657-55244-0552.fits").read_bytes()
     with fits.open(io.BytesIO(data)) as hdul:
-        fast = _first_row_fields(hdul, 2, data, _SPECOBJ_KEYS)
+        fast = first_row_fields(hdul, 2, data, _SPECOBJ_KEYS)
         row = hdul[2].data[0]
         assert set(fast) == set(_SPECOBJ_KEYS)
         for key in _SPECOBJ_KEYS:

@@ -7,6 +7,7 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
+from galcat.catalog.formats.boss_writer import write_boss_spec
 from galcat.catalog.formats.spectra import (
     SpectrumFormatError,
     SpectrumRecord,
@@ -14,7 +15,6 @@ from galcat.catalog.formats.spectra import (
     read_sdss_dr7_spspec,
     read_spectrum,
     read_spectrum_table,
-    write_boss_spec,
 )
 from galcat.models.dla.mock import generate_mock_sightlines
 

@@ -1,0 +1,1 @@
+"""``galcat demo``: the main job end to end on the embedded default, with its plots."""
