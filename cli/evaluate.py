@@ -52,6 +52,11 @@ def evaluate_dla(
             f"{row['false_dla_per_100_sightlines']:.2f}, σ(Δz) {row['sigma_dz']:.4f}, "
             f"σ(Δlog N_HI) {row['sigma_dlog_nhi']:.3f} (mean {row['mean_dlog_nhi']:+.3f})",
             markup=False)
+    u = result.uncertainties
+    console.print(
+        f"galcat uncertainties: pull σ log N_HI {u['log_nhi_pull']['sigma']:.2f}, z "
+        f"{u['z_pull']['sigma']:.2f} ({u['n_matched']} matched absorbers); p_dla reliability "
+        f"within {u['p_dla_max_miscalibration']:.3f} in bins of ≥ 20 absorbers", markup=False)
     console.print("wrote " + ", ".join(str(p) for p in result.files))
 
 

@@ -272,13 +272,14 @@ def test_calibration_job_registers_the_same_weights_with_a_fitted_calibration(
     settings = load_settings()
     shipped = shipped_model("dla")
     record = shipped.record
-    raw_network = {**record["hyperparameters"]["network"], "log_nhi_calibration": []}
+    raw_network = {**record["hyperparameters"]["network"], "log_nhi_calibration": [],
+                   "error_model": []}
     with db.session() as session:
         register(session, settings.artifacts_dir, "dla-cal", "dla", shipped.verified_weights(),
                  {**record["hyperparameters"], "network": raw_network},
                  record.get("training_fingerprint"), {})
     job = run_locally(settings, CalibrateDla(base="dla-cal@1", name="dla-cal", seed=3,
-                                             sightlines=1000, n_eval=50), HANDLERS)
+                                             sightlines=1000, n_eval=400), HANDLERS)
     assert job.status().state == "done", job.status().error
     with db.new_session() as session:
         v1, v2 = session.execute(sa.select(ModelVersion).where(
@@ -287,9 +288,15 @@ def test_calibration_job_registers_the_same_weights_with_a_fitted_calibration(
     assert v2.hyperparameters["calibrated_from"] == "dla-cal@1"
     knots = v2.hyperparameters["network"]["log_nhi_calibration"]
     assert len(knots) >= 2 and knots == v2.metrics["calibration"]["knots"]
+    fitted = ("log_nhi_calibration", "error_model")
     assert {k: v for k, v in v2.hyperparameters["network"].items()
-            if k != "log_nhi_calibration"} == {k: v for k, v in raw_network.items()
-                                               if k != "log_nhi_calibration"}
+            if k not in fitted} == {k: v for k, v in raw_network.items() if k not in fitted}
+    assert len(v2.hyperparameters["network"]["error_model"]) == 6 + 2 * 12
+    pulls = v2.metrics["held_out_uncertainties"]
+    raw_pull = v2.metrics["calibration"]["log_nhi_pull_before"]["sigma"]
+    assert raw_pull > 1.5
+    assert 0.8 <= pulls["log_nhi_pull"]["sigma"] <= 1.2, pulls["log_nhi_pull"]
+    assert 0.8 <= pulls["z_pull"]["sigma"] <= 1.2, pulls["z_pull"]
     before = v2.metrics["calibration"]["bias_before"]
     after = v2.metrics["calibration"]["bias_after_in_sample"]
     filled = [i for i, row in enumerate(before) if row["n"] >= 30]

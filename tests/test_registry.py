@@ -79,3 +79,10 @@ def test_shipped_models_register_once_and_again_when_recalibrated(
     with db.session() as session:
         added = register_shipped(session, store, folder.parent)
         assert [(v.version, v.hyperparameters["scale"]) for v in added] == [(2, 1.1)]
+    record.update(hyperparameters={"scale": 1.1, "error_model": [1.0]})
+    (folder / RECORD).write_text(json.dumps(record))
+    with db.session() as session:
+        added = register_shipped(session, store, folder.parent)
+        assert [v.version for v in added] == [3], "same weights and command, new calibration"
+    with db.session() as session:
+        assert register_shipped(session, store, folder.parent) == []

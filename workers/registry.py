@@ -18,14 +18,17 @@ from galcat.models.shipped import RECORD, SHIPPED_DIR, shipped_models
 def register_shipped(session: Session, artifacts_dir: Path,
                      folder: Path = SHIPPED_DIR) -> list[ModelVersion]:
     """Register shipped models not in the registry yet: a version is the same when its
-    weights and the command that made it are (a recalibration keeps the weights)."""
+    weights, the command that made it and its hyper-parameters are (a recalibration keeps
+    the weights, and may keep the command)."""
     added = []
     for model in shipped_models(folder):
-        known = session.execute(sa.select(ModelVersion.id).where(
+        same_weights = session.execute(sa.select(ModelVersion).where(
             ModelVersion.name == model.name,
             ModelVersion.weights_sha256 == model.record["weights_sha256"],
-            ModelVersion.command.is_not_distinct_from(model.record.get("command")))).first()
-        if known is None:
+            ModelVersion.command.is_not_distinct_from(model.record.get("command")))).scalars()
+        known = [v for v in same_weights
+                 if v.hyperparameters == model.record["hyperparameters"]]
+        if not known:
             r = model.record
             added.append(register(session, artifacts_dir, model.name, r["task"],
                                   model.verified_weights(), r["hyperparameters"],

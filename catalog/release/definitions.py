@@ -121,7 +121,14 @@ DLA_ABSORBERS = TableDef(
         _c("log_nhi", "float64", "dex(cm-2)", "phys.columnDensity",
            "log10 of the H I column density N_HI in cm^-2"),
         _c("log_nhi_err", "float64", "dex(cm-2)", "stat.error;phys.columnDensity",
-           "1-sigma uncertainty of log_nhi", nullable=True),
+           "1-sigma uncertainty of log_nhi (calibrated on held-out mocks when the model "
+           "carries an error model)", nullable=True),
+        _c("z_dla_err", "float64", "", "stat.error;src.redshift",
+           "1-sigma uncertainty of z_dla (null when the model carries no error model)",
+           nullable=True),
+        _c("p_dla", "float64", "", "stat.probability",
+           "Probability that the true log N_HI >= 20.3, calibrated on held-out mocks: choose "
+           "your own cut (type says DLA wherever log_nhi >= 20.3)", nullable=True),
         _c("confidence", "float64", "", "stat.probability",
            "Model confidence that the absorber is real, 0 to 1"),
         _c("type", "str", "", "meta.code.class",

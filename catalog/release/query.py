@@ -179,7 +179,7 @@ def _dla_absorbers(spec: Pinned, few: bool) -> Built:
     a, s, sv = _t(DlaAbsorber), _t(Sightline), _t(Survey)
     columns = {**_sightline_columns(s, sv), "absorber_id": a.c.id,
                **{n: a.c[n] for n in ("absorber_index", "z_dla", "log_nhi", "log_nhi_err",
-                                      "confidence", "type")}}
+                                      "z_dla_err", "p_dla", "confidence", "type")}}
     from_ = a.join(s, s.c.id == a.c.sightline_id).join(sv, sv.c.id == s.c.survey_id)
     conditions = [_pinned(a.c.model_version_id, spec.pins["dla"], few),
                   a.c.id <= spec.watermarks.get("dla_absorber", 0)]

@@ -44,6 +44,8 @@ class DlaAbsorber(Base):
     z_dla: Mapped[float] = mapped_column(index=True)
     log_nhi: Mapped[float] = mapped_column(index=True)
     log_nhi_err: Mapped[float | None]
+    z_dla_err: Mapped[float | None]
+    p_dla: Mapped[float | None]
     confidence: Mapped[float]
     type: Mapped[str] = mapped_column(sa.String(8))
 

@@ -11,7 +11,9 @@
    centroid within ±3 pixels; log N_HI = probability-weighted mean (and standard
    deviation, ``log_nhi_err``) of the predictions of the windows that voted within
    ±``nhi_vote_radius`` pixels of the peak, then calibrated against the truth when the
-   model carries a calibration (:mod:`models.dla.calibration`).
+   model carries a calibration (:mod:`models.dla.calibration`); with an error model the
+   spread becomes a calibrated σ(log N_HI), and σ(z) and ``p_dla`` follow
+   (:mod:`models.dla.uncertainty`).
 5. Type: ``LYB`` when the peak lies within ``lyb_tolerance_pixels`` of the Lyβ of a
    stronger peak (log N_HI larger by ≥ 0.3), else ``DLA`` (log N_HI ≥ 20.3) or ``SUBDLA``.
 """
@@ -29,6 +31,7 @@ from .constants import BOSS_DLOGLAM, LOG_NHI_DLA_MIN, LYA, LYB
 from .dense import DensePredictions
 from .network import NetworkConfig
 from .preprocess import PreparedSightlines
+from .uncertainty import ErrorModel, p_dla
 
 ABSORBER_DTYPE = np.dtype(
     [
@@ -36,6 +39,8 @@ ABSORBER_DTYPE = np.dtype(
         ("z_dla", np.float64),
         ("log_nhi", np.float64),
         ("log_nhi_err", np.float64),
+        ("z_dla_err", np.float64),
+        ("p_dla", np.float64),
         ("confidence", np.float64),
         ("type", "U6"),
         ("search_pixel", np.float64),
@@ -68,6 +73,7 @@ class PeakConfig:
     lyb_tolerance_pixels: float = 15.0
     lyb_min_nhi_difference: float = 0.3
     log_nhi_calibration: tuple[tuple[float, float], ...] = ()
+    error_model: tuple[float, ...] = ()
 
     @classmethod
     def for_offset_range(cls, offset_range_pixels: float) -> PeakConfig:
@@ -78,7 +84,8 @@ class PeakConfig:
     def for_network(cls, network: NetworkConfig) -> PeakConfig:
         """The votes scale of the network's offset range and its log N_HI calibration."""
         return cls(votes_per_unit=cls.for_offset_range(network.offset_range_pixels).votes_per_unit,
-                   log_nhi_calibration=network.log_nhi_calibration)
+                   log_nhi_calibration=network.log_nhi_calibration,
+                   error_model=network.error_model)
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,8 @@ def sightline_absorbers(
             nhi_err *= float(calibration_slope(nhi, config.log_nhi_calibration))
             nhi = float(calibrate_log_nhi(nhi, config.log_nhi_calibration))
         z = 10.0 ** ((pixel_first + centre) * BOSS_DLOGLAM) / LYA.wavelength_aa - 1.0
-        rows.append((0, z, nhi, nhi_err, min(1.0, float(conv_sum[peak])), "", centre))
+        rows.append((0, z, nhi, nhi_err, np.nan, np.nan, min(1.0, float(conv_sum[peak])), "",
+                     centre))
     out = np.array(rows, dtype=ABSORBER_DTYPE)
     for i in range(out.size):
         lyb_of_other = out["search_pixel"] - _LYB_SHIFT_PIXELS
@@ -190,6 +198,19 @@ def sightline_absorbers(
         else:
             out["type"][i] = "SUBDLA"
     return out
+
+
+def _uncertainties(rows: np.ndarray, snr: float, config: PeakConfig) -> None:
+    """Fill ``log_nhi_err`` (calibrated when the network carries an error model, else the
+    voting windows' spread), ``z_dla_err`` (NaN without a model) and ``p_dla``, in place."""
+    if not config.error_model:
+        rows["p_dla"] = p_dla(rows["log_nhi"], rows["log_nhi_err"])
+        return
+    model = ErrorModel.from_sequence(config.error_model)
+    snr_each = np.full(rows.size, snr)
+    rows["log_nhi_err"] = model.log_nhi_sigma(rows["log_nhi_err"], snr_each, rows["log_nhi"])
+    rows["z_dla_err"] = model.z_sigma(rows["z_dla"], snr_each)
+    rows["p_dla"] = model.p_dla(rows["log_nhi"], rows["log_nhi_err"])
 
 
 def find_absorbers(
@@ -219,6 +240,7 @@ def find_absorbers(
         )
         rows = rows[rows["z_dla"] <= prepared.z_qso[i]]
         rows["sightline"] = i
+        _uncertainties(rows, float(prepared.snr[i]), config)
         found.append(rows)
         summary[i] = (
             i,

@@ -71,14 +71,35 @@ LOG_NHI_HI_MIN = 19.5
 BIAS_EDGES = (20.3, 20.5, 20.7, 21.0, 21.5, 22.6)
 
 
-def matched_log_nhi(truth: np.ndarray, absorbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(true, estimated) log N_HI of every true H I absorber matched by a non-LYB absorber."""
+MATCHED_DTYPE = np.dtype([("true_log_nhi", np.float64), ("log_nhi", np.float64),
+                          ("log_nhi_err", np.float64), ("true_z", np.float64),
+                          ("z_dla", np.float64), ("z_dla_err", np.float64),
+                          ("snr", np.float64)])
+
+
+def matched_absorbers(truth: np.ndarray, absorbers: np.ndarray,
+                      snr: np.ndarray | None = None) -> np.ndarray:
+    """Every true H I absorber (log N_HI ≥ 19.5) matched by a non-LYB absorber
+    (``MATCHED_DTYPE``): truth and estimate of log N_HI and z, the stated error, and the
+    sightline's median S/N (``snr`` indexed by sightline; NaN when not given)."""
     truth = truth[truth["log_nhi"] >= LOG_NHI_HI_MIN]
     found = absorbers[absorbers["type"] != "LYB"]
     match = match_nearest(truth["sightline"], truth["z_abs"], found["sightline"], found["z_dla"])
     hit = match >= 0
-    return (np.asarray(truth["log_nhi"][hit], dtype=np.float64),
-            np.asarray(found["log_nhi"][match[hit]], dtype=np.float64))
+    out = np.zeros(int(hit.sum()), dtype=MATCHED_DTYPE)
+    out["true_log_nhi"] = truth["log_nhi"][hit]
+    out["true_z"] = truth["z_abs"][hit]
+    picked = found[match[hit]]
+    for name in ("log_nhi", "log_nhi_err", "z_dla", "z_dla_err"):
+        out[name] = picked[name]
+    out["snr"] = np.nan if snr is None else np.asarray(snr)[picked["sightline"]]
+    return out
+
+
+def matched_log_nhi(truth: np.ndarray, absorbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(true, estimated) log N_HI of every true H I absorber matched by a non-LYB absorber."""
+    pairs = matched_absorbers(truth, absorbers)
+    return pairs["true_log_nhi"].copy(), pairs["log_nhi"].copy()
 
 
 def bias_by_log_nhi(true: np.ndarray, estimate: np.ndarray) -> list[dict[str, float]]:

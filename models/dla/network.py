@@ -19,7 +19,7 @@ Only ``keras.ops`` / ``keras.layers`` are used, so any Keras 3 backend works.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,9 @@ class NetworkConfig:
     log_nhi_calibration: tuple[tuple[float, float], ...] = ()
     """(raw, calibrated) log N_HI knots applied to each absorber's estimate (see
     :mod:`models.dla.calibration`); empty until ``galcat train dla-calibration`` fits them."""
+    error_model: tuple[float, ...] = ()
+    """Coefficients of the calibrated σ(log N_HI) and σ(z) (see :mod:`models.dla.uncertainty`);
+    empty until ``galcat train dla-calibration`` fits them (then errors are the raw spread)."""
 
     def stages(self) -> list[tuple[str, int, int]]:
         """(kind, kernel, stride) of each spatial stage, ending with the FC as a 'fc' stage."""
@@ -102,7 +105,13 @@ class NetworkConfig:
                                   for k, v in values.items()}
         kwargs["log_nhi_calibration"] = tuple(
             (float(raw), float(cal)) for raw, cal in kwargs.get("log_nhi_calibration", ()))
+        kwargs["error_model"] = tuple(float(v) for v in kwargs.get("error_model", ()))
         return cls(**kwargs)
+
+    def uncalibrated(self) -> NetworkConfig:
+        """The same network without its log N_HI calibration and error model (what a
+        retrained or recalibrated version starts from: both are fitted to these weights)."""
+        return replace(self, log_nhi_calibration=(), error_model=())
 
 
 TINY_CONFIG = NetworkConfig(

@@ -22,3 +22,28 @@ def test_shipped_model_recovers_held_out_mock_dlas() -> None:
     assert score.completeness_hi >= 0.95 and score.completeness_dla >= 0.88
     assert score.false_dla_per_100_sightlines <= 4.0
     assert score.sigma_dz <= 0.004 and score.sigma_dlog_nhi <= 0.2
+
+
+def test_shipped_model_errors_and_p_dla_are_calibrated_on_held_out_mocks() -> None:
+    """README, "Uncertainties and p_dla": on 1500 held-out mock sightlines (z_qso 2.2–5,
+    S/N ≥ 5, ~490 matched H I absorbers) the pull spreads are the README's 1.02 (log N_HI)
+    and 1.06 (z), and unit, within three times their sampling error (1/√(2n) ≈ 0.032); in
+    every p_dla bin of ≥ 20 absorbers the share of true DLAs is within three binomial
+    errors of the mean p_dla."""
+    from galcat.models.dla.uncertainty import uncertainty_report
+
+    model, network, _ = open_dla(load_settings())
+    assert len(network.error_model) > 6
+    run = evaluate_on_mocks(model, network, 1500, seed=4243, snr_min=5.0)
+    report = uncertainty_report(run.truth, run.absorbers, run.prepared.snr)
+    n = report["n_matched"]
+    tolerance = 3.0 / (2.0 * n) ** 0.5
+    assert n > 400
+    for key, readme in (("log_nhi_pull", 1.02), ("z_pull", 1.06)):
+        sigma = report[key]["sigma"]
+        assert abs(sigma - readme) <= tolerance and abs(sigma - 1.0) <= tolerance, report[key]
+    for b in report["p_dla_reliability"]:
+        if b["n"] >= 20:
+            assert abs(b["fraction_dla"] - b["mean_p"]) <= 3 * b["error"], b
+    assert (run.absorbers["p_dla"] >= 0).all() and (run.absorbers["p_dla"] <= 1).all()
+    assert (run.absorbers["z_dla_err"] > 0).all()

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from galcat.workers.dla.evaluate_uncertainty import uncertainty_files
+
 LOG_NHI_EDGES = np.array([20.3, 20.5, 20.7, 20.9, 21.1, 21.3, 21.6, 22.0, 22.6])
 SNR_EDGES = np.array([5, 7, 10, 15, 20, 30, 100.0])
 Z_QSO_EDGES = np.array([2.2, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0])
@@ -23,6 +25,7 @@ class DlaEvaluation:
     summary: Any
     binned: Any
     files: list[Path]
+    uncertainties: dict[str, Any]
 
 
 def parks18_like_population(folder: Path) -> Any:
@@ -104,7 +107,8 @@ def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 20
     by_snr.write(files[2], overwrite=True)
     _by_z_qso(run, as_dla, snr_min).write(files[3], overwrite=True)
     files += _plots(out_dir, binned, by_snr, run)
-    return DlaEvaluation(summary, binned, files)
+    report, uncertainty = uncertainty_files(run, out_dir)
+    return DlaEvaluation(summary, binned, files + uncertainty, report)
 
 
 def _by_z_qso(run: Any, as_dla: np.ndarray, snr_min: float) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -56,11 +57,16 @@ def predict_dla(loaded: LoadedDla, session: Session, ids: list[int]) -> list[dic
             "snr": float(summary["snr"]),
             "absorbers": [
                 {"absorber_index": k, "z_dla": float(a["z_dla"]), "log_nhi": float(a["log_nhi"]),
-                 "log_nhi_err": float(a["log_nhi_err"]), "confidence": float(a["confidence"]),
+                 "log_nhi_err": float(a["log_nhi_err"]), "z_dla_err": _finite(a["z_dla_err"]),
+                 "p_dla": float(a["p_dla"]), "confidence": float(a["confidence"]),
                  "type": str(a["type"])}
                 for k, a in enumerate(found)],
         })
     return rows
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def write_dla(db: Database, session: Session, version_id: int, rows: list[dict[str, Any]]) -> None:

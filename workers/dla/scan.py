@@ -92,6 +92,7 @@ def scan_dla(paths: Sequence[str | Path], out: Path, model: Any, network: Any,
                                    "source_file": source})
             absorber_rows += [{**ident, "z_dla": float(a["z_dla"]), "log_nhi": float(a["log_nhi"]),
                                "log_nhi_err": float(a["log_nhi_err"]),
+                               "z_dla_err": float(a["z_dla_err"]), "p_dla": float(a["p_dla"]),
                                "confidence": float(a["confidence"]), "type": str(a["type"]),
                                "source_file": source} for a in found]
     result.n_spectra = len(records)
@@ -103,8 +104,8 @@ def scan_dla(paths: Sequence[str | Path], out: Path, model: Any, network: Any,
 
 
 IDENTITY_COLUMNS = ["plate", "mjd", "fiber", "thing_id", "ra", "dec", "z_qso"]
-ABSORBER_COLUMNS = [*IDENTITY_COLUMNS, "z_dla", "log_nhi", "log_nhi_err", "confidence", "type",
-                    "source_file"]
+ABSORBER_COLUMNS = [*IDENTITY_COLUMNS, "z_dla", "log_nhi", "log_nhi_err", "z_dla_err", "p_dla",
+                    "confidence", "type", "source_file"]
 SIGHTLINE_COLUMNS = [*IDENTITY_COLUMNS, "z_min", "z_max", "snr", "n_absorbers", "source_file"]
 
 

@@ -41,8 +41,7 @@ def train_dla(ctx: JobContext, spec: TrainDla) -> None:
     start, parent = None, None
     if spec.base is not None:
         base = base_model(ctx, "dla")
-        network = replace(NetworkConfig.from_dict(base.hyperparameters["network"]),
-                          log_nhi_calibration=())
+        network = NetworkConfig.from_dict(base.hyperparameters["network"]).uncalibrated()
         start, parent = load_model(ctx.settings, base), lineage(base)
     elif spec.network in NETWORKS:
         network = NETWORKS[spec.network]
