@@ -70,9 +70,16 @@ def status() -> None:
 
     Example: galcat status
     """
+    from galcat.catalog.schema_version import SCHEMA_HEAD, stored_revision
     from galcat.catalog.status import catalog_status
 
     settings = load_settings()
+    if stored_revision(settings) is None and settings.is_sqlite:
+        console.print(f"home      {settings.home}")
+        console.print(f"database  {settings.database_url}")
+        console.print(f"broker    {settings.broker_url}")
+        console.print(f"schema    not initialised (run galcat init; head is {SCHEMA_HEAD})")
+        return
     state = catalog_status(get_database(settings))
     console.print(f"home      {settings.home}")
     console.print(f"database  {state.database}")

@@ -134,6 +134,8 @@ def test_without_init_reads_refuse_and_quick_looks_create_nothing(
     monkeypatch.setenv("GALCAT_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("GALCAT_DATABASE_URL", raising=False)
     forget_databases()
+    code, out, _err = run(["status"], capsys)
+    assert code == 0 and "not initialised (run galcat init" in out
     for argv in (["query", "sql", "SELECT 1"], ["jobs", "list"], ["models", "list"],
                  ["release", "list"]):
         code, _out, err = run(argv, capsys)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from galcat.models.dla.bound import ideal_completeness
 from galcat.models.dla.information import absorber_flux, absorber_precision_bounds
 from galcat.models.dla.mock import boss_grid
-from galcat.workers.dla.bound import ideal_completeness
 
 Z_ABS, LOG_NHI, B_KMS, SMOOTHING = 2.4, 20.5, 25.0, 1.2
 
