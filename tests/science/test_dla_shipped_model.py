@@ -10,6 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from galcat.catalog.settings import load_settings
 from galcat.models.dla.mock import MockConfig
 from galcat.models.dla.recipe import evaluate_on_mocks
+from galcat.models.shipped import shipped_model
 from galcat.workers.dla.scan import open_dla
 
 
@@ -45,5 +46,20 @@ def test_shipped_model_errors_and_p_dla_are_calibrated_on_held_out_mocks() -> No
     for b in report["p_dla_reliability"]:
         if b["n"] >= 20:
             assert abs(b["fraction_dla"] - b["mean_p"]) <= 3 * b["error"], b
+    assert abs(report["p_dla_max_miscalibration"] - 0.058) <= 0.08
     assert (run.absorbers["p_dla"] >= 0).all() and (run.absorbers["p_dla"] <= 1).all()
     assert (run.absorbers["z_dla_err"] > 0).all()
+
+
+def test_the_readme_quotes_the_shipped_calibration_record() -> None:
+    """README, "Uncertainties and p_dla", first column: the held-out report that the
+    README's calibration command recorded in ``models/shipped/dla/model.json``."""
+    report = shipped_model("dla").record["metrics"]["held_out_uncertainties"]
+    assert report["n_matched"] == 687
+    assert round(report["log_nhi_pull"]["sigma"], 2) == 0.98
+    assert round(report["z_pull"]["sigma"], 2) == 0.93
+    by_n = [b["sigma"] for b in report["log_nhi_pull_by_true_log_nhi"]]
+    by_snr = [b["sigma"] for b in report["log_nhi_pull_by_snr_tercile"]]
+    assert (round(min(by_n), 2), round(max(by_n), 2)) == (0.80, 1.11)
+    assert (round(min(by_snr), 2), round(max(by_snr), 2)) == (0.92, 1.02)
+    assert round(report["p_dla_max_miscalibration"], 3) == 0.078
