@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from galcat.models.galaxy.mock import DEFAULT_KIND_FRACTIONS
 from galcat.models.galaxy.mockset import (
     HELD_OUT_STREAM,
     MAG_MAX,
@@ -54,24 +55,38 @@ def _hyperparameters(spec: TrainGalaxyNetwork, config: Any) -> dict[str, Any]:
             "held_out_mag_max": MAG_MAX, "config": asdict(config)}
 
 
+def train_on_mocks(ctx: JobContext, spec: TrainGalaxyNetwork, config: Any, train: Any,
+                   predict: Any, score: Any, fit_key: str,
+                   kind_fractions: dict[str, float] | None = None
+                   ) -> tuple[Any, str, dict[str, Any], dict[str, Any]]:
+    """Mocks (stream 0) → ``train(images, truth, seed, config=…)`` → held-out mocks (stream 1)
+    scored by ``score(predict(model, images, truth), truth)``: (model, training-set
+    fingerprint, metrics with the fit's own under ``fit_key``, held-out scores)."""
+    fractions = DEFAULT_KIND_FRACTIONS if kind_fractions is None else kind_fractions
+    images, truth = mock_galaxies(spec.n, spec.seed, TRAIN_STREAM, kind_fractions=fractions,
+                                  on_chunk=mock_progress(ctx, "training mocks", 20))
+    fingerprint = data_fingerprint(images, truth)
+    ctx.progress(20, STEPS, f"training on {spec.n} mocks for {config.epochs} epochs", force=True)
+    start = time.perf_counter()
+    model, fit_metrics = train(images, truth, spec.seed, config=config)
+    train_s = time.perf_counter() - start
+    ctx.progress(85, STEPS, f"scoring on {spec.n_eval} held-out mocks", force=True)
+    held_images, held_truth = mock_galaxies(spec.n_eval, spec.seed, HELD_OUT_STREAM,
+                                            kind_fractions=fractions)
+    held = score(predict(model, held_images, held_truth), held_truth)
+    return model, fingerprint, {"held_out": held, fit_key: fit_metrics,
+                                "train_seconds": train_s}, held
+
+
 def train_sersic(ctx: JobContext, spec: TrainSersic) -> None:
     """Train the Sérsic emulator on seeded single-Sérsic mocks and register it."""
     from galcat.models.galaxy import emulator
 
     configure_backend()
     config = network_config(emulator.EmulatorConfig, spec)
-    images, truth = mock_galaxies(spec.n, spec.seed, TRAIN_STREAM, kind_fractions=SERSIC_ONLY,
-                                  on_chunk=mock_progress(ctx, "training mocks", 20))
-    fingerprint = data_fingerprint(images, truth)
-    ctx.progress(20, STEPS, f"training on {spec.n} mocks for {config.epochs} epochs", force=True)
-    start = time.perf_counter()
-    model, validation = emulator.train(images, truth, spec.seed, config=config)
-    train_s = time.perf_counter() - start
-    ctx.progress(85, STEPS, f"scoring on {spec.n_eval} held-out mocks", force=True)
-    held_images, held_truth = mock_galaxies(spec.n_eval, spec.seed, HELD_OUT_STREAM,
-                                            kind_fractions=SERSIC_ONLY)
-    held = sersic_scores(emulator_on_mocks(model, held_images, held_truth), held_truth)
-    metrics = {"held_out": held, "validation": validation, "train_seconds": train_s}
+    model, fingerprint, metrics, held = train_on_mocks(
+        ctx, spec, config, emulator.train, emulator_on_mocks, sersic_scores, "validation",
+        SERSIC_ONLY)
     hyper = {**_hyperparameters(spec, config), "kind_fractions": SERSIC_ONLY}
     finish_training(ctx, spec, TrainedModel(
         spec.name, "sersic", save_model(model), hyper, fingerprint, metrics, held,
@@ -86,17 +101,8 @@ def train_morphology(ctx: JobContext, spec: TrainMorphology) -> None:
 
     configure_backend()
     config = network_config(morphology.MorphologyConfig, spec)
-    images, truth = mock_galaxies(spec.n, spec.seed, TRAIN_STREAM,
-                                  on_chunk=mock_progress(ctx, "training mocks", 20))
-    fingerprint = data_fingerprint(images, truth)
-    ctx.progress(20, STEPS, f"training on {spec.n} mocks for {config.epochs} epochs", force=True)
-    start = time.perf_counter()
-    model, train_metrics = morphology.train(images, truth, spec.seed, config=config)
-    train_s = time.perf_counter() - start
-    ctx.progress(85, STEPS, f"scoring on {spec.n_eval} held-out mocks", force=True)
-    held_images, held_truth = mock_galaxies(spec.n_eval, spec.seed, HELD_OUT_STREAM)
-    held = morphology_scores(morphology_on_mocks(model, held_images, held_truth), held_truth)
-    metrics = {"held_out": held, "training": train_metrics, "train_seconds": train_s}
+    model, fingerprint, metrics, held = train_on_mocks(
+        ctx, spec, config, morphology.train, morphology_on_mocks, morphology_scores, "training")
     finish_training(ctx, spec, TrainedModel(
         spec.name, "morphology", save_model(model), _hyperparameters(spec, config),
         fingerprint, metrics, held,
