@@ -16,6 +16,7 @@ BENCHES: dict[str, str] = {
     "jobs": "bench.jobs",
     "release": "bench.release",
     "dla": "bench.dla",
+    "dla-refine": "bench.dla_refine",
     "galaxy": "bench.galaxy",
 }
 

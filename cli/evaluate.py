@@ -31,6 +31,9 @@ def evaluate_dla(
     like_parks18: Annotated[bool, typer.Option(
         help="Mocks shaped like Parks's test set: a DLA in every sightline, no sub-DLAs, "
              "quasar redshifts and DLA column densities drawn from the --parks18 files.")] = False,
+    refine: Annotated[bool, typer.Option(
+        "--refine", help="Score the catalogue after the Voigt-profile refinement of each "
+        "candidate (experimental: on mocks it does not yet beat the network alone).")] = False,
 ) -> None:
     """Completeness, purity, σ(Δz) and σ(Δlog N_HI) on held-out mocks, beside Parks+2018.
 
@@ -38,13 +41,14 @@ def evaluate_dla(
     (like for like with the anchor: galcat evaluate dla --like-parks18)
     """
     from galcat.workers.dla.evaluate import evaluate_dla as run
+    from galcat.workers.dla.scan import default_refinement
 
     parks18 = _parks18(parks18)
     population = _population(like_parks18, parks18, z_qso_from)
     window_model, network, _ = dla_model(model)
     result = run(window_model, network, out, n, seed,
                  parks18_dir=parks18 if parks18 is not None and parks18.exists() else None,
-                 population=population)
+                 population=population, refine=default_refinement() if refine else None)
     for row in result.summary:
         console.print(
             f"{row['model']}: completeness {row['completeness_dla']:.3f} (as H I "

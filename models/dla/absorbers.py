@@ -186,18 +186,22 @@ def sightline_absorbers(
         rows.append((0, z, nhi, nhi_err, np.nan, np.nan, min(1.0, float(conv_sum[peak])), "",
                      centre))
     out = np.array(rows, dtype=ABSORBER_DTYPE)
-    for i in range(out.size):
-        lyb_of_other = out["search_pixel"] - _LYB_SHIFT_PIXELS
-        parent = (np.abs(lyb_of_other - out["search_pixel"][i]) <= config.lyb_tolerance_pixels) & (
-            out["log_nhi"] >= out["log_nhi"][i] + config.lyb_min_nhi_difference
+    out["type"] = assign_types(out, config)
+    return out
+
+
+def assign_types(rows: np.ndarray, config: PeakConfig = PeakConfig()) -> np.ndarray:
+    """Type of each absorber of one sightline (``ABSORBER_DTYPE`` rows): ``LYB`` when it
+    lies at the Lyβ of a stronger one, else ``DLA`` or ``SUBDLA`` by its log N_HI."""
+    types = np.where(rows["log_nhi"] >= LOG_NHI_DLA_MIN, "DLA", "SUBDLA").astype("U6")
+    for i in range(rows.size):
+        lyb_of_other = rows["search_pixel"] - _LYB_SHIFT_PIXELS
+        parent = (np.abs(lyb_of_other - rows["search_pixel"][i]) <= config.lyb_tolerance_pixels) & (
+            rows["log_nhi"] >= rows["log_nhi"][i] + config.lyb_min_nhi_difference
         )
         if parent.any():
-            out["type"][i] = "LYB"
-        elif out["log_nhi"][i] >= LOG_NHI_DLA_MIN:
-            out["type"][i] = "DLA"
-        else:
-            out["type"][i] = "SUBDLA"
-    return out
+            types[i] = "LYB"
+    return types
 
 
 def _uncertainties(rows: np.ndarray, snr: float, config: PeakConfig) -> None:

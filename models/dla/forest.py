@@ -72,3 +72,48 @@ def forest_optical_depth(
     tau = tau_gas.copy()
     tau[:, : n_pix - shift] += ratio * tau_gas[:, shift:]
     return tau
+
+
+@lru_cache(maxsize=8)
+def _transmission_moment_table(sigma_g: float, resolution_pixels: float
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(z grid, mean, rms) of the forest transmission seen through the line-spread function,
+    by Monte Carlo on a fixed seed (Lyα and Lyβ forest both present)."""
+    loglam = np.arange(np.ceil(np.log10(3500.0) / BOSS_DLOGLAM),
+                       np.floor(np.log10(10500.0) / BOSS_DLOGLAM) + 1) * BOSS_DLOGLAM
+    draws = 96
+    tau = forest_optical_depth(loglam, np.full(draws, 9.0), np.random.default_rng(20_130),
+                               sigma_g=sigma_g)
+    flux = gaussian_filter1d(np.exp(-tau), resolution_pixels, axis=1, mode="nearest")
+    mean = gaussian_filter1d(flux.mean(axis=0), 40.0, mode="nearest")
+    rms = gaussian_filter1d(flux.std(axis=0), 40.0, mode="nearest")
+    return 10.0**loglam / LYA.wavelength_aa - 1.0, mean, rms
+
+
+def transmission_moments(z: np.ndarray | float, sigma_g: float = 1.4,
+                         resolution_pixels: float = 1.08) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and rms of the forest transmission at Lyα redshift(s) ``z``, at the given
+    resolution (Gaussian σ in BOSS pixels): the forest's share of each pixel's variance."""
+    grid, mean, rms = _transmission_moment_table(float(sigma_g), float(resolution_pixels))
+    zz = np.asarray(z, dtype=np.float64)
+    return np.interp(zz, grid, mean), np.interp(zz, grid, rms)
+
+
+def mean_transmission(lam_obs_aa: np.ndarray, z_qso: float, sigma_g: float = 1.4) -> np.ndarray:
+    """Expected forest transmission ⟨e^(−τ)⟩ at observed wavelengths (Å) of a quasar at
+    ``z_qso``: Lyα of gas at λ/λ_α − 1 and Lyβ of gas at λ/λ_β − 1, each only where that
+    gas lies in front of the quasar (the two treated as independent)."""
+    nodes, weights = hermegauss(40)
+    weights = weights / weights.sum()
+    lognormal = np.exp(sigma_g * nodes - 0.5 * sigma_g**2)
+    lam = np.asarray(lam_obs_aa, dtype=np.float64)
+    table = _tau0_table(float(sigma_g))
+    out = np.ones_like(lam)
+    ratio_beta = (LYB.f * LYB.wavelength_aa) / (LYA.f * LYA.wavelength_aa)
+    for rest, ratio in ((LYA.wavelength_aa, 1.0), (LYB.wavelength_aa, ratio_beta)):
+        z_gas = lam / rest - 1.0
+        tau0 = ratio * np.interp(z_gas, _Z_TABLE, table)
+        mean = np.exp(-tau0[..., None] * lognormal) @ weights
+        out *= np.where(z_gas < z_qso, mean, 1.0)
+    return out
+

@@ -7,13 +7,16 @@ The network input is that region padded by ``HALF_WINDOW`` pixels on the left an
 ``WINDOW_PIXELS − HALF_WINDOW − 1`` on the right, so that window j is
 ``padded[j : j + WINDOW_PIXELS]`` and its centre pixel is search pixel j.
 
-Two channels per pixel:
+Two channels per pixel (the network's input):
 
 0. flux / N, where N is the median flux of unmasked pixels in rest 1420–1480 Å
    (fallbacks: 1270–1350 Å, then 1050–1170 Å), clipped to ``FLUX_CLIP``; 0 where
    the pixel is masked (ivar ≤ 0 or non-finite) or outside the observed spectrum.
 1. 1 where the pixel holds data, 0 where it is masked or outside the spectrum, so a
    masked stretch is never mistaken for a saturated (zero-flux) trough.
+
+Beside the input, ``noise`` keeps each padded pixel's 1σ flux error in the same units
+(0 where there is no data), for the Voigt refinement (:mod:`models.dla.refine`).
 
 S/N is the median of flux·√ivar over the unmasked pixels of the normalisation range
 (rest 1420–1480 Å unless a fallback was needed). The searched Lyα redshift range runs
@@ -64,6 +67,8 @@ class PreparedSightlines:
     z_search_min: np.ndarray
     z_search_max: np.ndarray
     usable: np.ndarray
+    noise: np.ndarray
+    """(n, n_search + window − 1) float32: 1σ error of channel 0, 0 where it holds no data."""
     window_pixels: int = WINDOW_PIXELS
 
     def __len__(self) -> int:
@@ -160,6 +165,7 @@ def prepare_sightlines(
     """
     half_window = window_pixels // 2
     rows: list[np.ndarray] = []
+    noises: list[np.ndarray] = []
     meta: dict[str, list[float]] = {
         k: []
         for k in (
@@ -189,12 +195,14 @@ def prepare_sightlines(
         first = int(np.ceil(np.log10(REST_SEARCH_MIN_AA * (1.0 + z_qso)) / BOSS_DLOGLAM - 1e-9))
         start = first - half_window
         x = np.zeros((n_padded, N_CHANNELS), dtype=np.float32)
+        noise = np.zeros(n_padded, dtype=np.float32)
         usable = np.isfinite(norm)
         if usable:
             idx = pixel - start
             inside = (idx >= 0) & (idx < n_padded) & good
             x[idx[inside], 0] = np.clip(f[inside] / norm, *FLUX_CLIP)
             x[idx[inside], 1] = 1.0
+            noise[idx[inside]] = 1.0 / (np.sqrt(iv[inside]) * norm)
         search_valid = np.nonzero(x[half_window : half_window + n_search, 1] > 0)[0]
         if search_valid.size:
             k_lo = first + search_valid[0]
@@ -205,6 +213,7 @@ def prepare_sightlines(
         else:
             z_min = z_max = float("nan")
         rows.append(x)
+        noises.append(noise)
         for key, value in (
             ("pixel_first", first),
             ("z_qso", z_qso),
@@ -228,6 +237,7 @@ def prepare_sightlines(
         z_search_min=np.asarray(meta["zmin"]),
         z_search_max=np.asarray(meta["zmax"]),
         usable=np.asarray(meta["usable"], dtype=bool),
+        noise=np.stack(noises) if noises else np.zeros((0, n_padded), np.float32),
         window_pixels=window_pixels,
     )
 

@@ -19,6 +19,7 @@ from .evaluation import DLAScore, score_dla_catalog
 from .mock import MockConfig, MockSightlines, generate_mock_sightlines
 from .network import EpochTrainer, NetworkConfig, WindowSet, train, windows_and_labels
 from .preprocess import PreparedSightlines, prepare_mock
+from .refine import RefineConfig, refine_catalog
 
 Progress = Callable[[str, int, int], None]
 
@@ -143,13 +144,16 @@ class MockEvaluation:
 
 def evaluate_on_mocks(
     model: Any, network: NetworkConfig, n_sightlines: int, seed: int, snr_min: float = 0.0,
-    mock_config: MockConfig | None = None,
+    mock_config: MockConfig | None = None, refine: RefineConfig | None = None,
 ) -> MockEvaluation:
-    """Run the dense model on fresh mocks and score it (only sightlines with S/N ≥ snr_min)."""
+    """Run the dense model (and with ``refine`` the Voigt refinement) on fresh mocks and
+    score it (only sightlines with S/N ≥ snr_min)."""
     mock = generate_mock_sightlines(n_sightlines, seed, mock_config)
     prepared = prepare_mock(mock, window_pixels=network.window_pixels)
     catalog = find_absorbers(predict_dense(model, network, prepared), prepared,
                              PeakConfig.for_network(network))
+    if refine is not None:
+        catalog = refine_catalog(catalog, prepared, network.error_model, refine)
     keep = prepared.snr >= snr_min
     truth = mock.truth[keep[mock.truth["sightline"]]]
     found = catalog.absorbers[keep[catalog.absorbers["sightline"]]]

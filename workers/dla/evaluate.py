@@ -51,9 +51,10 @@ def parks18_like_population(folder: Path) -> Any:
 def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 2000,
                  seed: int = 20_181, snr_min: float = 5.0,
                  parks18_dir: Path | None = None,
-                 population: Any | None = None) -> DlaEvaluation:
+                 population: Any | None = None, refine: Any | None = None) -> DlaEvaluation:
     """Score the model on ``n_sightlines`` fresh mocks (S/N ≥ ``snr_min``) of ``population``
-    (a ``MockConfig``; by default quasar redshifts uniform over 2.2–5)."""
+    (a ``MockConfig``; by default quasar redshifts uniform over 2.2–5); with ``refine`` (a
+    ``RefineConfig``) the refined catalogue."""
     from astropy.table import Table
 
     from galcat.models.dla.evaluation import binned_fraction, match_nearest
@@ -63,7 +64,7 @@ def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 20
     out_dir.mkdir(parents=True, exist_ok=True)
     config = population or MockConfig()
     run = evaluate_on_mocks(model, network, n_sightlines, seed, snr_min=snr_min,
-                            mock_config=config)
+                            mock_config=config, refine=refine)
     truth = run.truth[run.truth["log_nhi"] >= 20.3]
     index = run.score.match_index
     as_dla = (index >= 0) & (run.absorbers["type"][np.maximum(index, 0)] == "DLA")
@@ -71,7 +72,8 @@ def evaluate_dla(model: Any, network: Any, out_dir: Path, n_sightlines: int = 20
     snr = run.prepared.snr
     matched_pred = match_nearest(found["sightline"], found["z_dla"], run.truth["sightline"],
                                  run.truth["z_abs"]) >= 0
-    rows = [_summary_row("galcat", run.score.summary(), run.score.n_sightlines,
+    name = "galcat (Voigt-refined)" if refine else "galcat"
+    rows = [_summary_row(name, run.score.summary(), run.score.n_sightlines,
                          run.score.n_true_dla)]
     binned = Table()
     binned["log_nhi_lo"], binned["log_nhi_hi"] = LOG_NHI_EDGES[:-1], LOG_NHI_EDGES[1:]

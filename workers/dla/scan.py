@@ -60,10 +60,18 @@ def open_dla(settings: Settings, reference: str | Path | None = None
     return opened.model, NetworkConfig.from_dict(network), opened
 
 
+def default_refinement() -> Any:
+    """The Voigt refinement's default settings (``--refine``)."""
+    from galcat.models.dla.refine import RefineConfig
+
+    return RefineConfig()
+
+
 def scan_dla(paths: Sequence[str | Path], out: Path, model: Any, network: Any,
-             z_qso: float | None = None, batch: int = 64) -> ScanResult:
+             z_qso: float | None = None, batch: int = 64, refine: Any | None = None) -> ScanResult:
     """Search every readable spectrum, each quasar once (its highest-S/N observation);
-    unreadable files are reported, the rest scanned."""
+    unreadable files are reported, the rest scanned. ``refine``: a ``RefineConfig`` to
+    refine every candidate by a Voigt-profile fit."""
     from galcat.models.dla.pipeline import find_dlas
 
     result = ScanResult(out, out.with_name(f"{out.stem}_sightlines{out.suffix}"))
@@ -80,7 +88,8 @@ def scan_dla(paths: Sequence[str | Path], out: Path, model: Any, network: Any,
     sightline_rows: list[dict[str, Any]] = []
     for start in range(0, len(records), batch):
         chunk = records[start:start + batch]
-        catalog = find_dlas(model, network, [(r.loglam, r.flux, r.ivar, r.z_qso) for r in chunk])
+        catalog = find_dlas(model, network, [(r.loglam, r.flux, r.ivar, r.z_qso) for r in chunk],
+                            refine=refine)
         for i, record in enumerate(chunk):
             ident = _identity(record)
             source = Path(record.source_path).name
