@@ -14,19 +14,16 @@ database's read-only engine and says why.
 
 from __future__ import annotations
 
-import re
 import sys
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from galcat.catalog.db import Database
+from galcat.catalog.readonly import AccessError, check_role, postgres_read_options
+from galcat.catalog.readonly import role_url as _role_url
 
-ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-class AccessError(Exception):
-    """A role name that is not a plain identifier, or a role that cannot be set up."""
+__all__ = ["AccessError", "ensure_readonly_role", "role_url", "service_engine"]
 
 
 def ensure_readonly_role(db: Database, role: str = "galcat_reader") -> str | None:
@@ -36,7 +33,7 @@ def ensure_readonly_role(db: Database, role: str = "galcat_reader") -> str | Non
     """
     if db.dialect != "postgresql":
         return None
-    _check_role(role)
+    check_role(role)
     with db.engine.begin() as conn:
         quoted = conn.dialect.identifier_preparer.quote(role)
         database = conn.dialect.identifier_preparer.quote(
@@ -60,9 +57,7 @@ def ensure_readonly_role(db: Database, role: str = "galcat_reader") -> str | Non
 
 def role_url(db: Database, role: str) -> str:
     """The main database URL with the user replaced by ``role`` and no password."""
-    _check_role(role)
-    url = make_url(db.url).set(username=role, password=None)
-    return url.render_as_string(hide_password=False)
+    return _role_url(db.url, role)
 
 
 def service_engine(db: Database, role: str = "galcat_reader") -> Engine:
@@ -73,7 +68,7 @@ def service_engine(db: Database, role: str = "galcat_reader") -> Engine:
     engine = sa.create_engine(
         role_url(db, role), pool_pre_ping=True, pool_size=5, max_overflow=10,
         connect_args={"connect_timeout": 10,
-                      "options": "-c default_transaction_read_only=on"})
+                      "options": postgres_read_options(db.query_timeout_s)})
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1 FROM release LIMIT 1")
@@ -86,8 +81,3 @@ def service_engine(db: Database, role: str = "galcat_reader") -> Engine:
         return db.readonly_engine
     return engine
 
-
-def _check_role(role: str) -> None:
-    if not ROLE_NAME.match(role):
-        raise AccessError(f"role name {role!r} must be lower-case letters, digits and '_', "
-                          "starting with a letter or '_' (at most 63 characters)")

@@ -9,7 +9,6 @@ the CLI reads. PostgreSQL uses psycopg 3, ``COPY`` for bulk loads and
 from __future__ import annotations
 
 import abc
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,20 +21,42 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from galcat.catalog.readonly import (
+    DEFAULT_ROLE,
+    DEFAULT_TIMEOUT_S,
+    deadline_handler,
+    postgres_read_options,
+    role_url,
+    sqlite_read_authorizer,
+)
 from galcat.catalog.settings import Settings
+from galcat.catalog.sqlite_math import ensure_math_functions
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
 class ReadOnlyViolation(Exception):
-    """A statement tried to write through a read-only connection."""
+    """A statement tried to write, or to step outside reading, on a read-only connection."""
+
+
+class QueryTimeout(Exception):
+    """A user's statement ran past the time limit and was stopped."""
+
+
+class ReadOnlyUnavailable(Exception):
+    """User SQL cannot run because the read-only role cannot connect."""
 
 
 class Database(abc.ABC):
     """One catalog database: engines, sessions and the dialect-specific operations."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, readonly_role: str = DEFAULT_ROLE,
+                 query_timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.url = url
+        self.readonly_role = readonly_role
+        """PostgreSQL role that user SQL runs as (:mod:`galcat.catalog.readonly`)."""
+        self.query_timeout_s = query_timeout_s
+        """Seconds a user's statement may run."""
         self.engine = self._make_engine(readonly=False)
         self._writer = self._make_writer_engine()
         self._sessions = sessionmaker(self._writer, expire_on_commit=False)
@@ -43,13 +64,14 @@ class Database(abc.ABC):
         self._readonly_engine: Engine | None = None
 
     @staticmethod
-    def for_url(url: str) -> Database:
+    def for_url(url: str, readonly_role: str = DEFAULT_ROLE,
+                query_timeout_s: float = DEFAULT_TIMEOUT_S) -> Database:
         """The subclass that speaks ``url``'s dialect."""
         backend = make_url(url).get_backend_name()
         if backend == "sqlite":
-            return SqliteDatabase(url)
+            return SqliteDatabase(url, readonly_role, query_timeout_s)
         if backend == "postgresql":
-            return PostgresDatabase(url)
+            return PostgresDatabase(url, readonly_role, query_timeout_s)
         raise ValueError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")
 
     @property
@@ -126,23 +148,37 @@ class Database(abc.ABC):
         self.upsert(session, table, batch, key)
 
     def readonly_query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run one SQL statement on a read-only connection; return column names and rows.
+        """Run one statement a user wrote, read-only and within ``query_timeout_s``; return
+        column names and rows.
 
-        Raises ``ReadOnlyViolation`` when the statement tries to write.
+        Raises ``ReadOnlyViolation`` when it tries to do more than read (write, attach,
+        change a setting, touch a server file), ``QueryTimeout`` when it runs too long.
         """
-        with self.readonly_engine.connect() as connection:
+        with self._user_sql_connection() as connection:
             try:
                 result = self._execute_single(connection, sql)
             except sa.exc.DBAPIError as exc:
                 if self._is_readonly_error(exc):
                     raise ReadOnlyViolation(
-                        "the statement tries to write, and queries are read-only; "
-                        "nothing was changed"
-                    ) from exc
+                        "queries are read-only, and the statement tries to do more than read "
+                        f"(write, attach, change a setting or reach a file): "
+                        f"{_first_line(exc)}; nothing was changed") from exc
+                if self._is_timeout(exc):
+                    raise QueryTimeout(
+                        f"the statement ran past the {self.query_timeout_s:g}-second limit "
+                        "and was stopped") from exc
                 raise
             finally:
                 connection.rollback()
         return result
+
+    @contextmanager
+    def _user_sql_connection(self) -> Iterator[sa.Connection]:
+        with self.readonly_engine.connect() as connection:
+            yield connection
+
+    def _is_timeout(self, exc: sa.exc.DBAPIError) -> bool:
+        return False
 
     def _execute_single(self, connection: sa.Connection, sql: str) -> tuple[list[str], list[Any]]:
         result = connection.exec_driver_sql(sql)
@@ -193,7 +229,9 @@ class SqliteDatabase(Database):
             if readonly:
                 cursor.execute("PRAGMA query_only=ON")
             cursor.close()
-            _ensure_math_functions(dbapi_connection)
+            ensure_math_functions(dbapi_connection)
+            if readonly:
+                dbapi_connection.set_authorizer(sqlite_read_authorizer)
 
         @event.listens_for(engine, "begin")
         def _begin(connection: sa.Connection) -> None:
@@ -205,7 +243,22 @@ class SqliteDatabase(Database):
         return sqlite.insert(table)
 
     def _is_readonly_error(self, exc: sa.exc.DBAPIError) -> bool:
-        return "readonly database" in str(exc.orig)
+        message = str(exc.orig)
+        return any(text in message for text in ("readonly database", "not authorized",
+                                                 "authorization denied"))
+
+    def _is_timeout(self, exc: sa.exc.DBAPIError) -> bool:
+        return "interrupted" in str(exc.orig)
+
+    @contextmanager
+    def _user_sql_connection(self) -> Iterator[sa.Connection]:
+        with self.readonly_engine.connect() as connection:
+            dbapi: Any = connection.connection.dbapi_connection
+            dbapi.set_progress_handler(deadline_handler(self.query_timeout_s), 10_000)
+            try:
+                yield connection
+            finally:
+                dbapi.set_progress_handler(None, 0)
 
     def claim_job(self, session: Session, job_table: sa.Table, job_id: int, worker: str) -> bool:
         result = session.execute(
@@ -231,7 +284,30 @@ class PostgresDatabase(Database):
         return postgresql.insert(table)
 
     def _is_readonly_error(self, exc: sa.exc.DBAPIError) -> bool:
-        return getattr(exc.orig, "sqlstate", None) == "25006"
+        return getattr(exc.orig, "sqlstate", None) in ("25006", "42501")
+
+    def _is_timeout(self, exc: sa.exc.DBAPIError) -> bool:
+        return getattr(exc.orig, "sqlstate", None) == "57014"
+
+    @contextmanager
+    def _user_sql_connection(self) -> Iterator[sa.Connection]:
+        """A fresh connection as the read-only role (nothing a statement sets outlives it)."""
+        engine = sa.create_engine(
+            role_url(self.url, self.readonly_role), poolclass=sa.NullPool,
+            connect_args={"connect_timeout": 10,
+                          "options": postgres_read_options(self.query_timeout_s)})
+        try:
+            try:
+                connection = engine.connect()
+            except sa.exc.OperationalError as exc:
+                raise ReadOnlyUnavailable(
+                    f"SQL from users runs as the read-only role {self.readonly_role!r}, which "
+                    f"cannot connect ({_first_line(exc)}); run `galcat init` to create it, "
+                    "or name another with GALCAT_READONLY_ROLE") from exc
+            with connection:
+                yield connection
+        finally:
+            engine.dispose()
 
     def _execute_single(self, connection: sa.Connection, sql: str) -> tuple[list[str], list[Any]]:
         dbapi: Any = connection.connection.dbapi_connection
@@ -290,43 +366,6 @@ class PostgresDatabase(Database):
         return True
 
 
-SQL_MATH_FUNCTIONS: dict[str, tuple[int, Any]] = {
-    "sin": (1, math.sin), "cos": (1, math.cos), "tan": (1, math.tan), "asin": (1, math.asin),
-    "acos": (1, math.acos), "atan": (1, math.atan), "atan2": (2, math.atan2),
-    "radians": (1, math.radians), "degrees": (1, math.degrees), "sqrt": (1, math.sqrt),
-    "power": (2, math.pow), "pow": (2, math.pow), "exp": (1, math.exp), "ln": (1, math.log),
-    "log10": (1, math.log10), "floor": (1, math.floor), "ceil": (1, math.ceil),
-    "pi": (0, lambda: math.pi),
-}
-
-
-def _ensure_math_functions(dbapi_connection: Any) -> None:
-    """SQL math functions on every SQLite connection, as PostgreSQL has them.
-
-    Python's SQLite usually has them built in, but a library loaded earlier in the
-    process (TensorFlow ships its own libsqlite3) can leave them out.
-    """
-    try:
-        dbapi_connection.execute("SELECT degrees(1), atan2(1, 1), power(2, 2)").fetchall()
-        return
-    except Exception:
-        pass
-    for name, (n_args, function) in SQL_MATH_FUNCTIONS.items():
-        dbapi_connection.create_function(name, n_args, _null_safe(function), deterministic=True)
-
-
-def _null_safe(function: Any) -> Any:
-    def call(*args: Any) -> Any:
-        if any(a is None for a in args):
-            return None
-        try:
-            return function(*args)
-        except (ValueError, OverflowError):
-            return None
-
-    return call
-
-
 def _claim_values(job_table: sa.Table, worker: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
@@ -345,7 +384,8 @@ def get_database(settings: Settings) -> Database:
     """The process-wide ``Database`` for ``settings.database_url``."""
     db = _databases.get(settings.database_url)
     if db is None:
-        db = _databases[settings.database_url] = Database.for_url(settings.database_url)
+        db = _databases[settings.database_url] = Database.for_url(
+            settings.database_url, settings.readonly_role, settings.query_timeout_s)
     return db
 
 
@@ -354,3 +394,7 @@ def forget_databases() -> None:
     for db in _databases.values():
         db.dispose()
     _databases.clear()
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]

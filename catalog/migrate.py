@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from galcat.catalog.access import ensure_readonly_role
 from galcat.catalog.db import Database
 
 MIGRATIONS = Path(str(importlib.resources.files("galcat.migrations")))
@@ -26,11 +27,13 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Migrate ``db`` up to ``revision``."""
+    """Migrate ``db`` up to ``revision``; on PostgreSQL also create and grant the read-only
+    role user SQL runs as (``db.readonly_role``)."""
     with db.engine.begin() as connection:
         config = alembic_config(db.url)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    ensure_readonly_role(db, db.readonly_role)
 
 
 def downgrade(db: Database, revision: str = "base") -> None:

@@ -30,6 +30,9 @@ class Settings:
         (``GALCAT_STALE_AFTER_S``).
     readonly_role:
         PostgreSQL role used for public read-only queries (``GALCAT_READONLY_ROLE``).
+    query_timeout_s:
+        Seconds a user's SQL statement may run before it is stopped
+        (``GALCAT_QUERY_TIMEOUT_S``).
     parks18_dir:
         Folder of the Parks+2018 test-set files (``GALCAT_PARKS18_DIR``, else
         ``GALCAT_DATA_DIR/parks18``); None when neither is set.
@@ -45,6 +48,7 @@ class Settings:
     heartbeat_s: float = 5.0
     stale_after_s: float = 60.0
     readonly_role: str = "galcat_reader"
+    query_timeout_s: float = 60.0
     parks18_dir: Path | None = None
     boss_dir: Path | None = None
 
@@ -76,6 +80,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         heartbeat_s=float(env.get("GALCAT_HEARTBEAT_S", "5")),
         stale_after_s=float(env.get("GALCAT_STALE_AFTER_S", "60")),
         readonly_role=env.get("GALCAT_READONLY_ROLE", "galcat_reader"),
+        query_timeout_s=float(env.get("GALCAT_QUERY_TIMEOUT_S", "60")),
         parks18_dir=_data_folder(env, "GALCAT_PARKS18_DIR", "parks18"),
         boss_dir=_data_folder(env, "GALCAT_BOSS_DIR", "boss"),
     )

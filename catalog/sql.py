@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from galcat.catalog.db import Database, ReadOnlyViolation
+from galcat.catalog.db import Database, QueryTimeout, ReadOnlyUnavailable, ReadOnlyViolation
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -34,6 +34,8 @@ def run_sql(db: Database, sql: str) -> Rows:
         names, rows = db.readonly_query(sql)
     except ReadOnlyViolation as exc:
         raise QueryError(f"refused: {exc}") from exc
+    except (QueryTimeout, ReadOnlyUnavailable) as exc:
+        raise QueryError(str(exc)) from exc
     except sa.exc.DBAPIError as exc:
         raise QueryError(f"the database refused the query: {_reason(exc)}") from exc
     return Rows(names, rows)

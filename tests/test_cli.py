@@ -53,6 +53,10 @@ def test_a_session_on_both_backends(galcat_env: dict[str, str], tmp_path: Path) 
     assert result.exit_code == 0 and "200" in result.output
     result = runner.invoke(app, ["query", "sql", "DELETE FROM sightline"])
     assert result.exit_code == 1 and "read-only" in result.output
+    attached = tmp_path / "attached.sqlite"
+    result = runner.invoke(app, ["query", "sql", f"ATTACH DATABASE '{attached}' AS x"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert not attached.exists()
     result = runner.invoke(app, ["query", "cone", "10", "100", "1"])
     assert result.exit_code == 2 and "outside [-90, 90]" in result.output
 
