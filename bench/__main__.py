@@ -17,6 +17,7 @@ BENCHES: dict[str, str] = {
     "release": "bench.release",
     "dla": "bench.dla",
     "dla-refine": "bench.dla_refine",
+    "ingest": "bench.ingest",
     "galaxy": "bench.galaxy",
 }
 

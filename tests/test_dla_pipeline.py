@@ -81,6 +81,43 @@ def test_all_real_boss_spectra_ingest(db: Database, tmp_path: Path) -> None:
     assert again.ok and again.rows_loaded == 0 and _count(db, Spectrum) == 44
 
 
+def _refuse_fiber(db: Database, fiber: int) -> None:
+    """A trigger that makes the database itself refuse spectra of one fiber."""
+    with db.engine.begin() as conn:
+        if db.dialect == "sqlite":
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse_fiber BEFORE INSERT ON spectrum WHEN NEW.fiber = {fiber} "
+                "BEGIN SELECT RAISE(ABORT, 'fiber refused by the test trigger'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION refuse_fiber() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.fiber = {fiber} THEN "
+                "RAISE EXCEPTION 'fiber refused by the test trigger'; END IF; RETURN NEW; "
+                "END $$ LANGUAGE plpgsql")
+            conn.exec_driver_sql("CREATE TRIGGER refuse_fiber BEFORE INSERT ON spectrum "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_fiber()")
+
+
+def test_a_file_the_database_refuses_costs_only_itself(db: Database, mock_files: Path) -> None:
+    _refuse_fiber(db, 7)
+    try:
+        summary = ingest_spectra(db, [mock_files], batch_size=5)
+    finally:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_fiber" +
+                                 ("" if db.dialect == "sqlite" else " ON spectrum"))
+    refused = next(mock_files.glob("spec-*-0007.fits"))
+    assert [Path(f.path).name for f in summary.failed] == [refused.name]
+    assert "fiber refused by the test trigger" in summary.failed[0].errors[0]
+    assert summary.rows_loaded == 11
+    with db.new_session() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Sightline).where(
+            Sightline.fiber == 7)).scalar_one() == 0, "nothing of the refused file is kept"
+    assert (_count(db, Spectrum), _count(db, Sightline)) == (11, 11)
+    again = ingest_spectra(db, [mock_files])
+    assert again.ok and again.rows_loaded == 1
+
+
 def test_infer_job_matches_the_quick_look_scan(
     db: Database, galcat_env: dict[str, str], tiny_dla: Path, mock_files: Path, tmp_path: Path
 ) -> None:

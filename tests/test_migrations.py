@@ -88,3 +88,29 @@ def test_typed_jobs_migration_rewrites_untyped_rows_both_ways(db: Database) -> N
     assert kinds == [("train", "dla"), ("train", "dla_calibration"), ("train", "sersic"),
                      ("train", "morphology"), ("infer", "sersic"), ("infer_shard", "dla")]
     migrate.upgrade(db)
+
+
+def test_pixel_blobs_are_stored_uncompressed_on_postgresql(postgres_url: str) -> None:
+    """0005 sets STORAGE EXTERNAL (no pglz on incompressible floats); 0004 restores it."""
+    import uuid
+
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    name = f"galcat_storage_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    db = Database.for_url(sa.engine.make_url(postgres_url).set(database=name)
+                          .render_as_string(hide_password=False))
+    query = ("SELECT attname, attstorage FROM pg_attribute WHERE attrelid = "
+             "'spectrum_pixels'::regclass AND attname IN ('loglam', 'flux', 'ivar', 'mask')")
+    try:
+        migrate.upgrade(db)
+        with db.engine.connect() as conn:
+            assert {s for _, s in conn.exec_driver_sql(query)} == {"e"}
+        migrate.downgrade(db, "0004")
+        with db.engine.connect() as conn:
+            assert {s for _, s in conn.exec_driver_sql(query)} == {"x"}
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from galcat.catalog.formats.fits_bytes import FitsLayoutError, read_hdus, table_columns
 from galcat.catalog.formats.fits_rows import first_row_fields
 from galcat.catalog.formats.registry import KINDS, file_format
 
@@ -75,7 +76,8 @@ class SpectrumRecord:
         return float(np.median(self.flux[good] * np.sqrt(self.ivar[good]))) if good.any() else None
 
 
-def _read_bytes(path: Path) -> tuple[bytes, str]:
+def read_file_bytes(path: Path) -> tuple[bytes, str]:
+    """A file's bytes and their sha256 (hex), read once; a clear error if it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -137,7 +139,7 @@ def _check_grid(path: Path, loglam: np.ndarray, flux: np.ndarray, ivar: np.ndarr
 def read_boss_spec(path: str | Path) -> SpectrumRecord:
     """Read a BOSS/eBOSS ``spec-PLATE-MJD-FIBER.fits`` coadd (HDU 1) and its SPECOBJ row."""
     path = Path(path)
-    data, digest = _read_bytes(path)
+    data, digest = read_file_bytes(path)
     return _boss_from_hdul(path, _open_fits(path, data), digest, data)
 
 
@@ -151,34 +153,66 @@ def _boss_from_hdul(path: Path, hdul: Any, digest: str, data: bytes) -> Spectrum
 
 
 _SPECOBJ_KEYS = ("PLATE", "MJD", "FIBERID", "PLUG_RA", "PLUG_DEC", "Z", "THING_ID")
+_COADD_COLUMNS = ("FLUX", "LOGLAM", "IVAR", "AND_MASK")
+
+
+def _boss_fast(path: Path, data: bytes, digest: str) -> SpectrumRecord | None:
+    """The BOSS record decoded straight from the bytes (:mod:`.fits_bytes`); None when the
+    file is not a BOSS coadd or not a layout that reader handles (astropy then reads it)."""
+    try:
+        hdus = read_hdus(data, limit=3)
+        if len(hdus) < 2 or str(hdus[1].value("XTENSION", "")).strip() != "BINTABLE":
+            return None
+        coadd = table_columns(hdus[1], data, _COADD_COLUMNS)
+        if not {"FLUX", "LOGLAM", "IVAR"} <= set(coadd):
+            return None
+        meta: dict[str, Any] = {}
+        if len(hdus) > 2 and str(hdus[2].value("XTENSION", "")).strip() == "BINTABLE" \
+                and hdus[2].int("NAXIS2", 0) > 0:
+            meta = {k: v[0] for k, v in table_columns(hdus[2], data, _SPECOBJ_KEYS).items()
+                    if v.ndim == 1}
+    except FitsLayoutError:
+        return None
+    header = {k: hdus[0].value(k) for k in _HEADER_FALLBACK.values() if k in hdus[0].cards}
+    return _boss_from_columns(path, coadd, meta, header, digest)
+
+
 def _boss_record(path: Path, hdul: Any, digest: str, data: bytes) -> SpectrumRecord:
     if len(hdul) < 2:
         raise SpectrumFormatError(f"{path}: no COADD table (HDU 1) in a {len(hdul)}-HDU file")
     coadd = hdul[1]
     cols = _columns(path, coadd, "HDU 1 (COADD)")
     _require(path, cols, ("FLUX", "LOGLAM", "IVAR"), "HDU 1 (COADD)")
-    table = coadd.data
-    loglam = np.asarray(table[cols["LOGLAM"]], dtype=np.float64)
-    flux = np.asarray(table[cols["FLUX"]], dtype=np.float32)
-    and_mask = np.asarray(table[cols["AND_MASK"]], dtype=np.int32) if "AND_MASK" in cols else None
-    ivar = _apply_brightsky(np.asarray(table[cols["IVAR"]], dtype=np.float32), and_mask)
-    _check_grid(path, loglam, flux, ivar)
-
-    header = hdul[0].header
+    columns = {name: coadd.data[cols[name]] for name in _COADD_COLUMNS if name in cols}
     meta: dict[str, Any] = {}
     has_specobj = len(hdul) > 2 and hdul[2].header.get("XTENSION") == "BINTABLE"
     if has_specobj and int(hdul[2].header.get("NAXIS2", 0)) > 0:
         meta.update(first_row_fields(hdul, 2, data, _SPECOBJ_KEYS))
-    fallback = {
-        "PLATE": "PLATEID",
-        "MJD": "MJD",
-        "FIBERID": "FIBERID",
-        "PLUG_RA": "PLUG_RA",
-        "PLUG_DEC": "PLUG_DEC",
-        "THING_ID": "THING_ID",
-        "Z": "Z",
-    }
-    for key, hkey in fallback.items():
+    return _boss_from_columns(path, columns, meta, hdul[0].header, digest)
+
+
+_HEADER_FALLBACK = {
+    "PLATE": "PLATEID",
+    "MJD": "MJD",
+    "FIBERID": "FIBERID",
+    "PLUG_RA": "PLUG_RA",
+    "PLUG_DEC": "PLUG_DEC",
+    "THING_ID": "THING_ID",
+    "Z": "Z",
+}
+
+
+def _boss_from_columns(path: Path, columns: dict[str, Any], meta: dict[str, Any],
+                       header: Any, digest: str) -> SpectrumRecord:
+    """The record from the COADD columns, the SPECOBJ row's fields and the primary header."""
+    loglam = np.asarray(columns["LOGLAM"], dtype=np.float64)
+    flux = np.asarray(columns["FLUX"], dtype=np.float32)
+    and_mask = np.asarray(columns["AND_MASK"], dtype=np.int32) if "AND_MASK" in columns \
+        else None
+    ivar = _apply_brightsky(np.asarray(columns["IVAR"], dtype=np.float32), and_mask)
+    _check_grid(path, loglam, flux, ivar)
+    meta = dict(meta)
+    for key, hkey in _HEADER_FALLBACK.items():
         if key not in meta and hkey in header:
             meta[key] = header[hkey]
     name_match = _BOSS_NAME.search(path.name)
@@ -210,7 +244,7 @@ def _boss_record(path: Path, hdul: Any, digest: str, data: bytes) -> SpectrumRec
 def read_sdss_dr7_spspec(path: str | Path) -> SpectrumRecord:
     """Read an SDSS-I/II DR7 ``spSpec-MJD-PLATE-FIB.fit`` (primary image of 4+ rows)."""
     path = Path(path)
-    data, digest = _read_bytes(path)
+    data, digest = read_file_bytes(path)
     return _dr7_record(path, _open_fits(path, data), digest)
 
 
@@ -267,14 +301,16 @@ def _find(cols: dict[str, str], *candidates: str) -> str | None:
 
 
 def read_spectrum_table(
-    path: str | Path, z_qso: float | None = None, format: str | None = None
+    path: str | Path, z_qso: float | None = None, format: str | None = None,
+    content: tuple[bytes, str] | None = None,
 ) -> SpectrumRecord:
-    """Read a plain table with loglam or wavelength (Å), flux and ivar (or error)."""
+    """Read a plain table with loglam or wavelength (Å), flux and ivar (or error);
+    ``content``: the file's (bytes, sha256) when the caller has read it already."""
     from astropy import units as u
     from astropy.table import Table
 
     path = Path(path)
-    data, digest = _read_bytes(path)
+    data, digest = content or read_file_bytes(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -371,15 +407,21 @@ def read_spectrum_table(
     )
 
 
-def read_spectrum(path: str | Path, z_qso: float | None = None) -> SpectrumRecord:
-    """Read any supported spectrum file, recognising BOSS and DR7 FITS by their layout."""
+def read_spectrum(path: str | Path, z_qso: float | None = None,
+                  content: tuple[bytes, str] | None = None) -> SpectrumRecord:
+    """Read any supported spectrum file, recognising BOSS and DR7 FITS by their layout;
+    ``content``: the file's (bytes, sha256) when the caller has read it already."""
     path = Path(path)
     found = KINDS["spectrum"].accepts(path)
     if found is None and path.exists():
         raise SpectrumFormatError(f"{path}: not a spectrum file; expected one of "
                                   f"{', '.join(KINDS['spectrum'].suffixes())}")
     if found is not None and found.name == "fits":
-        data, digest = _read_bytes(path)
+        content = content or read_file_bytes(path)
+        data, digest = content
+        fast = _boss_fast(path, data, digest)
+        if fast is not None:
+            return fast
         hdul = _open_fits(path, data)
         if len(hdul) > 1 and getattr(hdul[1], "columns", None) is not None:
             names = {n.upper() for n in hdul[1].columns.names}
@@ -387,4 +429,4 @@ def read_spectrum(path: str | Path, z_qso: float | None = None) -> SpectrumRecor
                 return _boss_from_hdul(path, hdul, digest, data)
         if hdul[0].header.get("NAXIS", 0) == 2 and "COEFF0" in hdul[0].header:
             return _dr7_record(path, hdul, digest)
-    return read_spectrum_table(path, z_qso=z_qso)
+    return read_spectrum_table(path, z_qso=z_qso, content=content)

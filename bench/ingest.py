@@ -1,0 +1,102 @@
+"""Spectrum ingest bench: files/s of ``galcat ingest spectra`` against reading the files alone.
+
+M mock BOSS spec files are written once. In the same run:
+
+1. the floor: every file read, hashed and parsed (``read_file_bytes`` + ``read_spectrum``),
+   nothing written;
+2. ``ingest_spectra`` into a fresh catalogue (SQLite, and PostgreSQL when reachable);
+3. the same files again (every one already in: hashed, looked up, skipped).
+
+Files/s of each, and 2 and 3 as a fraction of 1: how close the ingest comes to the cost
+of merely reading its input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+from bench.common import (
+    BackendUnavailable,
+    Report,
+    add_backend_options,
+    load_average,
+    machine_note,
+    positive_int,
+    server_version,
+    temporary_postgres,
+    temporary_sqlite,
+    timed,
+)
+
+DESCRIPTION = "spectrum ingest files/s, first load and rerun, against reading the files alone"
+EPILOG = """\
+Example: python -m bench ingest --quick
+
+examples:
+  python -m bench ingest                    # 1000 mock spec files, SQLite and PostgreSQL
+  python -m bench ingest --files 3000 --no-postgres
+"""
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench ingest", description=DESCRIPTION,
+                                     epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=positive_int, default=1000, metavar="M",
+                        help="mock spec files (default %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="100 files")
+    add_backend_options(parser)
+    args = parser.parse_args(list(argv))
+    if args.quick:
+        args.files = 100
+    return args
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    from galcat.catalog.formats.spectra import read_file_bytes, read_spectrum
+    from galcat.catalog.ingest.spectra import ingest_spectra
+    from galcat.workers.dla.mock_files import write_mock_spectra
+
+    notes = [machine_note(), f"at the start: {load_average()}"]
+    report = Report("Spectrum ingest: files/s", notes)
+    with tempfile.TemporaryDirectory(prefix="galcat-bench-ingest-") as folder:
+        tmp = Path(folder)
+        spectra = tmp / "spectra"
+        print(f"[files] writing {args.files:_} mock spec files ...", flush=True)
+        write_mock_spectra(args.files, spectra, args.seed, show_progress=False)
+        files = sorted(spectra.glob("spec-*.fits"))
+        n = len(files)
+        floor_s, _ = timed(lambda: [read_spectrum(p, content=read_file_bytes(p)) for p in files])
+        floor = n / floor_s
+        report.add("read + hash + parse every file, nothing written", "-", f"{floor:.0f}/s")
+        backends = []
+        if not args.no_postgres:
+            backends.append(("PostgreSQL", lambda: temporary_postgres(args.postgres_url)))
+        backends.append(("SQLite", lambda: temporary_sqlite(tmp)))
+        for label, open_backend in backends:
+            try:
+                with open_backend() as db:
+                    if label == "PostgreSQL":
+                        notes.append(server_version(db))
+                    print(f"[{label}] ingest ...", flush=True)
+                    first_s, summary = timed(partial(ingest_spectra, db, [spectra]))
+                    again_s, _ = timed(partial(ingest_spectra, db, [spectra]))
+            except BackendUnavailable as exc:
+                notes.append(f"{label} skipped: {exc}")
+                continue
+            if not summary.ok or summary.rows_loaded != n:
+                print(f"[{label}] ingest FAILED: {summary.describe()}", flush=True)
+                return 1
+            report.add("ingest spectra, new files", label, f"{n / first_s:.0f}/s",
+                       f"read alone {floor:.0f}/s", (n / first_s) / floor)
+            report.add("ingest spectra, all already in", label, f"{n / again_s:.0f}/s",
+                       f"read alone {floor:.0f}/s", (n / again_s) / floor)
+    notes.append(f"{n} mock BOSS spec files (seed {args.seed}); at the end: {load_average()}")
+    print()
+    print(report.markdown())
+    return 0
