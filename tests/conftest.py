@@ -22,6 +22,9 @@ from galcat.catalog import migrate
 from galcat.catalog.db import Database, forget_databases
 from galcat.catalog.schema import metadata
 
+pytest_plugins = ("worker_fixtures",)
+"""Worker processes and toy jobs for the job tests (tests/worker_fixtures.py)."""
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "GALCAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

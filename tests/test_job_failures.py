@@ -14,17 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_jobs import (  # noqa: F401  (fixtures)
-    PAIRS,
-    Workers,
-    _galaxies,
-    _register_toy,
-    broker_url,
-    env,
-    toy_table,
-    toy_weights,
-    workers,
-)
+from worker_fixtures import PAIRS, Workers, _galaxies, _register_toy
 
 from bench.fixtures.toy_jobs import THROTTLE_ENV, TOY_PREDICTION, Crash, InferToy, Noop
 from galcat.catalog.db import Database

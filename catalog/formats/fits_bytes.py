@@ -2,10 +2,12 @@
 bytes (FITS Standard 4.0 §4 and §7.3): numpy views, no astropy objects.
 
 It understands what survey spectra use: fixed-format header cards, BINTABLE columns of
-L, X, B, I, J, K, A, E, D (scalar or with a repeat count), TSCAL/TZERO. Anything else
-(variable-length arrays, complex columns, a header without END, data shorter than its
-header says) raises :class:`FitsLayoutError`, and the caller falls back to astropy, whose
-messages for damaged files are the ones users see.
+L, X, B, I, J, K, A, E, D (scalar or with a repeat count), TSCAL/TZERO. A layout it does
+not handle (variable-length arrays, complex columns) raises :class:`FitsLayoutError`, and
+the caller falls back to astropy. A file that breaks the standard (no END, a negative or
+absurd size, more than 999 columns, data shorter than the header says) raises
+:class:`FitsDamaged`: the caller reports it and does not hand it to astropy, which would
+try to honour the absurd sizes (a header claiming 10¹¹ columns exhausts the memory).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class FitsLayoutError(ValueError):
     """The bytes are not a FITS layout this reader handles."""
 
 
+class FitsDamaged(FitsLayoutError):
+    """The bytes break the FITS standard: the file is damaged."""
+
+
 @dataclass(frozen=True)
 class Hdu:
     """One header-data unit: its header cards (keyword → raw value text) and where its
@@ -44,7 +50,7 @@ class Hdu:
     def int(self, keyword: str, default: int | None = None) -> int:
         value = self.value(keyword, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise FitsLayoutError(f"{keyword} is {value!r}, not an integer")
+            raise FitsDamaged(f"{keyword} is {value!r}, not an integer")
         return value
 
 
@@ -56,7 +62,7 @@ def parse_value(raw: str) -> Any:
         while True:
             close = text.find("'", end)
             if close < 0:
-                raise FitsLayoutError(f"unterminated string {raw!r}")
+                raise FitsDamaged(f"unterminated string {raw!r}")
             out.append(text[end:close])
             if text[close + 1:close + 2] == "'":
                 out.append("'")
@@ -84,10 +90,10 @@ def read_hdus(data: bytes, limit: int | None = None) -> list[Hdu]:
         while end is None:
             block = data[position:position + BLOCK]
             if len(block) < BLOCK:
-                raise FitsLayoutError("header ends before its END card")
+                raise FitsDamaged("header ends before its END card")
             text = block.decode("ascii", errors="strict") if block.isascii() else None
             if text is None:
-                raise FitsLayoutError("header holds non-ASCII bytes")
+                raise FitsDamaged("header holds non-ASCII bytes")
             for k in range(0, BLOCK, CARD):
                 card = text[k:k + CARD]
                 keyword = card[:8].rstrip()
@@ -100,18 +106,28 @@ def read_hdus(data: bytes, limit: int | None = None) -> list[Hdu]:
         hdu = Hdu(cards, end, 0)
         first = not hdus
         if first and hdu.value("SIMPLE") is not True:
-            raise FitsLayoutError("not a FITS file (no SIMPLE = T)")
+            raise FitsDamaged("not a FITS file (no SIMPLE = T)")
         bitpix = abs(hdu.int("BITPIX"))
         naxis = hdu.int("NAXIS")
+        if bitpix not in (8, 16, 32, 64) or not 0 <= naxis <= 999:
+            raise FitsDamaged(f"BITPIX {bitpix} or NAXIS {naxis} is not valid")
         size = 0
         if naxis:
             size = 1
             for i in range(1, naxis + 1):
-                size *= hdu.int(f"NAXIS{i}")
-        size = bitpix // 8 * hdu.int("GCOUNT", 1) * (hdu.int("PCOUNT", 0) + size)
+                size *= _non_negative(hdu, f"NAXIS{i}")
+        size = bitpix // 8 * _non_negative(hdu, "GCOUNT", 1) * (
+            _non_negative(hdu, "PCOUNT", 0) + size)
         hdus.append(Hdu(cards, end, size))
         offset = end + -(-size // BLOCK) * BLOCK
     return hdus
+
+
+def _non_negative(hdu: Hdu, keyword: str, default: int | None = None) -> int:
+    value = hdu.int(keyword, default)
+    if value < 0:
+        raise FitsDamaged(f"{keyword} = {value} is negative")
+    return value
 
 
 def table_columns(hdu: Hdu, data: bytes, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -123,7 +139,10 @@ def table_columns(hdu: Hdu, data: bytes, names: tuple[str, ...]) -> dict[str, np
         raise FitsLayoutError("variable-length columns")
     wanted = {n.upper() for n in names}
     fields, where = [], {}
-    for i in range(1, hdu.int("TFIELDS") + 1):
+    n_fields = hdu.int("TFIELDS")
+    if not 0 <= n_fields <= 999:
+        raise FitsDamaged(f"TFIELDS = {n_fields} is outside 0–999")
+    for i in range(1, n_fields + 1):
         match = _TFORM.match(str(hdu.value(f"TFORM{i}", "")))
         if match is None:
             raise FitsLayoutError(f"TFORM{i} {hdu.value(f'TFORM{i}')!r} not handled")
@@ -140,11 +159,11 @@ def table_columns(hdu: Hdu, data: bytes, names: tuple[str, ...]) -> dict[str, np
         if name in wanted:
             where[name] = (key, i)
     row = np.dtype(fields)
-    n_rows, width = hdu.int("NAXIS2"), hdu.int("NAXIS1")
+    n_rows, width = _non_negative(hdu, "NAXIS2"), _non_negative(hdu, "NAXIS1")
     if row.itemsize != width:
-        raise FitsLayoutError(f"columns add up to {row.itemsize} bytes, NAXIS1 is {width}")
+        raise FitsDamaged(f"columns add up to {row.itemsize} bytes, NAXIS1 is {width}")
     if hdu.data_start + n_rows * width > len(data):
-        raise FitsLayoutError("table data are truncated")
+        raise FitsDamaged("table data are truncated")
     table = np.frombuffer(data, dtype=row, count=n_rows, offset=hdu.data_start)
     out = {}
     for name, (key, i) in where.items():

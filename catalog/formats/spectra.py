@@ -29,7 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from galcat.catalog.formats.fits_bytes import FitsLayoutError, read_hdus, table_columns
+from galcat.catalog.formats.fits_bytes import (
+    FitsDamaged,
+    FitsLayoutError,
+    read_hdus,
+    table_columns,
+)
 from galcat.catalog.formats.fits_rows import first_row_fields
 from galcat.catalog.formats.registry import KINDS, file_format
 
@@ -87,6 +92,15 @@ def read_file_bytes(path: Path) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
+def _parse_errors() -> tuple[type[Exception], ...]:
+    """What astropy raises on a damaged file: its VerifyError, and the plain errors (even
+    AssertionError and AttributeError) its parser lets out on mangled headers."""
+    from astropy.io.fits.verify import VerifyError
+
+    return (OSError, ValueError, TypeError, IndexError, KeyError, AssertionError,
+            AttributeError, OverflowError, VerifyError)
+
+
 def _open_fits(path: Path, data: bytes) -> Any:
     from astropy.io import fits
     from astropy.utils.exceptions import AstropyUserWarning
@@ -97,7 +111,7 @@ def _open_fits(path: Path, data: bytes) -> Any:
             hdul = fits.open(io.BytesIO(data), memmap=False, lazy_load_hdus=False)
     except AstropyUserWarning as exc:
         raise SpectrumFormatError(f"{path}: truncated or damaged FITS file ({exc})") from exc
-    except (OSError, ValueError, TypeError, IndexError) as exc:
+    except _parse_errors() as exc:
         raise SpectrumFormatError(f"{path}: not a readable FITS file ({exc})") from exc
     return hdul
 
@@ -146,7 +160,7 @@ def read_boss_spec(path: str | Path) -> SpectrumRecord:
 def _boss_from_hdul(path: Path, hdul: Any, digest: str, data: bytes) -> SpectrumRecord:
     try:
         return _boss_record(path, hdul, digest, data)
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
+    except _parse_errors() as exc:
         if isinstance(exc, SpectrumFormatError):
             raise
         raise SpectrumFormatError(f"{path}: damaged BOSS spectrum ({exc})") from exc
@@ -171,6 +185,8 @@ def _boss_fast(path: Path, data: bytes, digest: str) -> SpectrumRecord | None:
                 and hdus[2].int("NAXIS2", 0) > 0:
             meta = {k: v[0] for k, v in table_columns(hdus[2], data, _SPECOBJ_KEYS).items()
                     if v.ndim == 1}
+    except FitsDamaged as exc:
+        raise SpectrumFormatError(f"{path}: damaged FITS file ({exc})") from exc
     except FitsLayoutError:
         return None
     header = {k: hdus[0].value(k) for k in _HEADER_FALLBACK.values() if k in hdus[0].cards}
@@ -251,7 +267,7 @@ def read_sdss_dr7_spspec(path: str | Path) -> SpectrumRecord:
 def _dr7_record(path: Path, hdul: Any, digest: str) -> SpectrumRecord:
     try:
         image = hdul[0].data
-    except (ValueError, TypeError, OSError) as exc:
+    except _parse_errors() as exc:
         raise SpectrumFormatError(f"{path}: damaged spectrum image ({exc})") from exc
     header = hdul[0].header
     if image is None or np.ndim(image) != 2 or image.shape[0] < 3:
@@ -407,6 +423,17 @@ def read_spectrum_table(
     )
 
 
+def _fits_layout(hdul: Any) -> str | None:
+    """"boss" (a COADD table with FLUX, LOGLAM, IVAR), "sdss_dr7" (a 2-D image with
+    COEFF0), else None (a plain table)."""
+    if len(hdul) > 1 and getattr(hdul[1], "columns", None) is not None and \
+            {"FLUX", "LOGLAM", "IVAR"} <= {n.upper() for n in hdul[1].columns.names}:
+        return "boss"
+    if hdul[0].header.get("NAXIS", 0) == 2 and "COEFF0" in hdul[0].header:
+        return "sdss_dr7"
+    return None
+
+
 def read_spectrum(path: str | Path, z_qso: float | None = None,
                   content: tuple[bytes, str] | None = None) -> SpectrumRecord:
     """Read any supported spectrum file, recognising BOSS and DR7 FITS by their layout;
@@ -423,10 +450,12 @@ def read_spectrum(path: str | Path, z_qso: float | None = None,
         if fast is not None:
             return fast
         hdul = _open_fits(path, data)
-        if len(hdul) > 1 and getattr(hdul[1], "columns", None) is not None:
-            names = {n.upper() for n in hdul[1].columns.names}
-            if {"FLUX", "LOGLAM", "IVAR"} <= names:
-                return _boss_from_hdul(path, hdul, digest, data)
-        if hdul[0].header.get("NAXIS", 0) == 2 and "COEFF0" in hdul[0].header:
+        try:
+            layout = _fits_layout(hdul)
+        except _parse_errors() as exc:
+            raise SpectrumFormatError(f"{path}: damaged FITS file ({exc})") from exc
+        if layout == "boss":
+            return _boss_from_hdul(path, hdul, digest, data)
+        if layout == "sdss_dr7":
             return _dr7_record(path, hdul, digest)
     return read_spectrum_table(path, z_qso=z_qso, content=content)
