@@ -123,6 +123,36 @@ def _kaggle_row(rng: np.random.Generator) -> dict[str, float]:
     return out
 
 
+def test_an_image_the_database_refuses_costs_only_itself(db: Database, tmp_path: Path) -> None:
+    files = _mock_fits(tmp_path / "images", [f"cutout_{i}.fits" for i in range(7)])
+    with db.engine.begin() as conn:
+        if db.dialect == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_image BEFORE INSERT ON image "
+                "WHEN substr(NEW.source_path, -13) = 'cutout_3.fits' "
+                "BEGIN SELECT RAISE(ABORT, 'image refused by the test trigger'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION refuse_image() RETURNS trigger AS $$ BEGIN "
+                "IF right(NEW.source_path, 13) = 'cutout_3.fits' THEN "
+                "RAISE EXCEPTION 'image refused by the test trigger'; END IF; RETURN NEW; "
+                "END $$ LANGUAGE plpgsql")
+            conn.exec_driver_sql("CREATE TRIGGER refuse_image BEFORE INSERT ON image "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_image()")
+    try:
+        summary = ingest_images(db, files, batch_size=3)
+    finally:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_image" +
+                                 ("" if db.dialect == "sqlite" else " ON image"))
+    assert [Path(f.path).name for f in summary.failed] == ["cutout_3.fits"]
+    assert "image refused by the test trigger" in summary.failed[0].errors[0]
+    assert summary.rows_loaded == 6
+    assert _count(db, Image) == _count(db, ImagePixels) == 6, "nothing half-written"
+    again = ingest_images(db, files)
+    assert again.ok and again.rows_loaded == 1 and _count(db, Image) == 7
+
+
 def test_gz2_kaggle_and_gz2_catalogue_labels(db: Database, tmp_path: Path) -> None:
     files = _mock_fits(tmp_path / "img", ["100008.fits", "100023.fits"])
     assert ingest_images(db, files).ok

@@ -73,9 +73,11 @@ def group_files(files: Sequence[Path]) -> tuple[list[ImageGroup], dict[Path, Pat
 
 
 def read_group(group: ImageGroup, hdu: int | str | None = None,
+               content: tuple[bytes, str] | None = None,
                ) -> tuple[ImageRecord, np.ndarray | None, dict[str, Any]]:
-    """The science record with its noise map attached, the PSF image, and row metadata."""
-    record = read_image(group.science, hdu=hdu)
+    """The science record with its noise map attached, the PSF image, and row metadata;
+    ``content``: the science file's (bytes, sha256) when the caller has read it already."""
+    record = read_image(group.science, hdu=hdu, content=content)
     rms = record.rms
     shape = record.pixels.shape
     if "rms" in group.companions:
@@ -133,6 +135,8 @@ def psf_fwhm_px(psf: np.ndarray) -> float | None:
 
 def wcs_centre(record: ImageRecord) -> tuple[float, float] | None:
     """(RA, Dec) in degrees of the image centre from its celestial WCS, if any."""
+    if record.centre_deg is not None:
+        return record.centre_deg
     if not record.wcs_header:
         return None
     import warnings

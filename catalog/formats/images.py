@@ -83,6 +83,8 @@ class ImageRecord:
     sky_sigma: float | None = None
     pixel_scale_arcsec: float | None = None
     bands: tuple[str, ...] = ()
+    centre_deg: tuple[float, float] | None = None
+    """(RA, Dec) of the image centre from its celestial WCS, when it has one."""
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -115,21 +117,24 @@ def _kind(path: Path) -> str:
     return {"png": "raster", "jpeg": "raster"}.get(found.name, found.name)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_image_bytes(path: Path) -> tuple[bytes, str]:
+    """A file's bytes and their sha256 (hex), read once."""
     try:
-        return path.read_bytes()
+        raw = path.read_bytes()
     except OSError as exc:
         raise ImageFormatError(f"{path}: cannot read file: {exc}") from exc
+    return raw, hashlib.sha256(raw).hexdigest()
 
 
 def read_image(
-    path: str | Path, *, hdu: int | str | None = None, rms_path: str | Path | None = None
+    path: str | Path, *, hdu: int | str | None = None, rms_path: str | Path | None = None,
+    content: tuple[bytes, str] | None = None,
 ) -> ImageRecord:
-    """Read a FITS, PNG/JPEG or .npy galaxy image; see the module docstring for the rules."""
+    """Read a FITS, PNG/JPEG or .npy galaxy image; see the module docstring for the rules.
+    ``content``: the file's (bytes, sha256) when the caller has read it already."""
     p = Path(path)
     kind = _kind(p)
-    raw = _read_bytes(p)
-    digest = hashlib.sha256(raw).hexdigest()
+    raw, digest = content or read_image_bytes(p)
     if kind == "fits":
         record = _read_fits(p, raw, digest, hdu)
     elif kind == "raster":
@@ -250,7 +255,10 @@ _WCS_KEY = re.compile(
 )
 
 
-def _pixel_scale(header: Any) -> tuple[float | None, str]:
+def _celestial_wcs(header: Any, shape: tuple[int, ...]
+                   ) -> tuple[float | None, str, tuple[float, float] | None]:
+    """(pixel scale in arcsec, celestial WCS cards, (RA, Dec) of the image centre in
+    degrees) from one WCS built from the header; (None, "", None) without one."""
     from astropy.io import fits
     from astropy.wcs import WCS, FITSFixedWarning
 
@@ -260,17 +268,26 @@ def _pixel_scale(header: Any) -> tuple[float | None, str]:
             warnings.simplefilter("ignore", FITSFixedWarning)
             wcs = WCS(small, naxis=2)
     except Exception:
-        return None, ""
+        return None, "", None
     if not wcs.has_celestial:
-        return None, ""
+        return None, "", None
     from astropy.wcs.utils import proj_plane_pixel_scales
 
-    celestial = wcs.celestial
+    celestial = wcs if wcs.is_celestial else wcs.celestial
     scales = proj_plane_pixel_scales(celestial) * 3600.0
     scale = float(np.sqrt(scales[0] * scales[1]))
-    return (scale if math.isfinite(scale) and scale > 0 else None), celestial.to_header_string(
-        relax=True
-    )
+    centre = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ny, nx = shape[:2]
+            ra, dec = celestial.all_pix2world([[(nx - 1) / 2.0, (ny - 1) / 2.0]], 0)[0]
+        if math.isfinite(ra) and math.isfinite(dec) and abs(dec) <= 90:
+            centre = (float(ra % 360.0), float(dec))
+    except Exception:
+        centre = None
+    return ((scale if math.isfinite(scale) and scale > 0 else None),
+            celestial.to_header_string(relax=True), centre)
 
 
 def _read_fits(path: Path, raw: bytes, digest: str, hdu: int | str | None) -> ImageRecord:
@@ -279,6 +296,13 @@ def _read_fits(path: Path, raw: bytes, digest: str, hdu: int | str | None) -> Im
     try:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
+        with fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False) as hdul:
+            try:
+                return _from_hdul(path, digest, hdul, hdu)
+            except ImageFormatError:
+                raise
+            except Exception:
+                pass
         with fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False) as hdul:
             hdul.verify("silentfix")
             return _from_hdul(path, digest, hdul, hdu)
@@ -323,7 +347,7 @@ def _from_hdul(path: Path, digest: str, hdul: Any, hdu: int | str | None) -> Ima
     merged = _header_dict(hdul[0].header) if chosen[0] != 0 else {}
     merged.update(_header_dict(head))
     zp, zp_src = zero_point_from_header(merged)
-    scale, wcs_text = _pixel_scale(head)
+    scale, wcs_text, centre = _celestial_wcs(head, pixels.shape)
     bands = tuple(str(hdul[i].header.get("BAND", hdul[i].header.get("FILTER", ""))) for i in chosen)
     return ImageRecord(
         pixels=pixels,
@@ -340,6 +364,7 @@ def _from_hdul(path: Path, digest: str, hdul: Any, hdu: int | str | None) -> Ima
         sky_sigma=_as_float(merged.get("SKYSIG")),
         pixel_scale_arcsec=scale,
         bands=bands if any(bands) else (),
+        centre_deg=centre,
     )
 
 

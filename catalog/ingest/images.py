@@ -3,8 +3,9 @@
 Files are read by :mod:`galcat.catalog.formats.images` (FITS with WCS, noise HDUs,
 zero point and PSF from the header; multi-band cutouts as channels; PNG/JPEG; .npy)
 and grouped with their noise maps, PSFs and masks by
-:mod:`galcat.catalog.formats.image_groups`. Each image with its companions is one
-transaction; images are de-duplicated by the sha256 of the science file's bytes.
+:mod:`galcat.catalog.formats.image_groups`. Images are written a batch per transaction
+(an image with its companions is never split); they are de-duplicated by the sha256 of
+the science file's bytes, read once.
 
 With ``catalogue``, each image is joined to the catalogue row that names its file
 (by base name or stem, in any id or path column) or, failing that, lies within
@@ -33,7 +34,7 @@ from galcat.catalog.db import Database
 from galcat.catalog.formats.columns import DEC_NAMES, RA_NAMES, id_column, positions
 from galcat.catalog.formats.errors import InputError, InputErrors
 from galcat.catalog.formats.image_groups import file_keys, file_stem, group_files, read_group
-from galcat.catalog.formats.images import ImageFormatError, ImageRecord
+from galcat.catalog.formats.images import ImageFormatError, ImageRecord, read_image_bytes
 from galcat.catalog.formats.labels import NormalisedLabels, normalise
 from galcat.catalog.formats.registry import find_files
 from galcat.catalog.formats.tables import read_table
@@ -44,6 +45,7 @@ from galcat.catalog.schema import Galaxy, Image
 from galcat.catalog.sky import angular_distance_deg, cone, healpix_29
 from galcat.catalog.surveys import survey_id
 
+BATCH_IMAGES = 100
 CATALOGUE_MATCH_ARCSEC = 1.5
 GALAXY_MATCH_ARCSEC = 1.0
 ID_HINT = re.compile(r"id|name|file|path|loc|iau", re.I)
@@ -97,8 +99,11 @@ def ingest_images(
     catalogue: str | Path | None = None,
     label_set: str | None = None,
     hdu: int | str | None = None,
+    batch_size: int = BATCH_IMAGES,
 ) -> ImageIngestSummary:
-    """Load galaxy images (and their companions); one transaction per image.
+    """Load galaxy images (and their companions), ``batch_size`` images per transaction;
+    when the database refuses a batch, each image of it is written on its own, so an
+    image is always all in or all out.
 
     Raises ``InputError``, ``InputErrors`` or ``galcat.catalog.formats.tables.TableFormatError``
     for a catalogue that cannot be used (nothing is loaded then).
@@ -106,42 +111,81 @@ def ingest_images(
     cat = load_catalogue(catalogue, survey, label_set) if catalogue is not None else None
     groups, attached = group_files(find_files("image", paths))
     summary = ImageIngestSummary(attached={str(k): str(v) for k, v in attached.items()})
-    for group in groups:
-        outcome = FileOutcome(path=str(group.science))
-        summary.files.append(outcome)
-        try:
-            if _unchanged(db, group.science, cat):
-                outcome.rows_merged = 1
-                continue
-            record, psf, extra = read_group(group, hdu)
-            with db.session() as session:
-                new, linked, matched = _store(db, session, record, psf, extra, survey, cat)
-            outcome.rows_loaded, outcome.rows_merged = (1, 0) if new else (0, 1)
-            summary.linked += int(linked)
-            if cat is not None and not matched:
-                summary.unmatched.append(str(group.science))
-        except InputErrors as exc:
-            outcome.errors.extend(str(e) for e in exc.errors)
-        except (InputError, ImageFormatError) as exc:
-            outcome.errors.append(str(exc))
-        except Exception as exc:
-            outcome.refused_by_database(group.science, exc)
+    for start in range(0, len(groups), batch_size):
+        _ingest_batch(db, groups[start:start + batch_size], survey, cat, hdu, summary)
     return summary
 
 
-def _unchanged(db: Database, science: Path, cat: Catalogue | None) -> bool:
-    """True when this file is in the catalogue already, linked to its galaxy, and was
-    joined to the same catalogue file (by content) as now: nothing to re-read."""
+Parsed = tuple[FileOutcome, Any, ImageRecord, "np.ndarray | None", dict[str, Any]]
+
+
+def _ingest_batch(db: Database, groups: Sequence[Any], survey: str | None,
+                  cat: Catalogue | None, hdu: int | str | None,
+                  summary: ImageIngestSummary) -> None:
+    """Read each science file once; skip those unchanged; write the rest in one
+    transaction, or each in its own when the database refuses the batch."""
+    outcomes = [FileOutcome(path=str(group.science)) for group in groups]
+    summary.files.extend(outcomes)
+    contents: dict[int, tuple[bytes, str]] = {}
+    for i, group in enumerate(groups):
+        try:
+            contents[i] = read_image_bytes(group.science)
+        except ImageFormatError as exc:
+            outcomes[i].errors.append(str(exc))
+    unchanged = _unchanged(db, {digest for _, digest in contents.values()}, cat)
+    parsed: list[Parsed] = []
+    for i, content in contents.items():
+        if content[1] in unchanged:
+            outcomes[i].rows_merged = 1
+            continue
+        try:
+            parsed.append((outcomes[i], groups[i], *read_group(groups[i], hdu, content)))
+        except InputErrors as exc:
+            outcomes[i].errors.extend(str(e) for e in exc.errors)
+        except (InputError, ImageFormatError) as exc:
+            outcomes[i].errors.append(str(exc))
+    if not parsed:
+        return
+    stored: list[tuple[bool, bool, bool] | None]
     try:
-        digest = hashlib.sha256(science.read_bytes()).hexdigest()
-    except OSError:
-        return False
+        with db.session() as session:
+            stored = [_store(db, session, record, psf, extra, survey, cat)
+                      for _, _, record, psf, extra in parsed]
+    except Exception:
+        stored = []
+        for outcome, group, record, psf, extra in parsed:
+            try:
+                with db.session() as session:
+                    stored.append(_store(db, session, record, psf, extra, survey, cat))
+            except InputErrors as exc:
+                outcome.errors.extend(str(e) for e in exc.errors)
+                stored.append(None)
+            except InputError as exc:
+                outcome.errors.append(str(exc))
+                stored.append(None)
+            except Exception as exc:
+                outcome.refused_by_database(group.science, exc)
+                stored.append(None)
+    for (outcome, group, *_), result in zip(parsed, stored, strict=True):
+        if result is None:
+            continue
+        new, linked, matched = result
+        outcome.rows_loaded, outcome.rows_merged = (1, 0) if new else (0, 1)
+        summary.linked += int(linked)
+        if cat is not None and not matched:
+            summary.unmatched.append(str(group.science))
+
+
+def _unchanged(db: Database, digests: set[str], cat: Catalogue | None) -> set[str]:
+    """Of these file digests, those in the catalogue already, linked to their galaxy, and
+    joined to the same catalogue file (by content) as now: nothing to re-read."""
+    if not digests:
+        return set()
     with db.new_session() as session:
-        row = session.execute(sa.select(Image.galaxy_id, Image.extra).where(
-            Image.sha256 == digest)).one_or_none()
-    if row is None or row.galaxy_id is None:
-        return False
-    return cat is None or (row.extra or {}).get("catalogue_sha256") == cat.sha256
+        rows = session.execute(sa.select(Image.sha256, Image.galaxy_id, Image.extra).where(
+            Image.sha256.in_(sorted(digests)))).all()
+    return {row.sha256 for row in rows if row.galaxy_id is not None and (
+        cat is None or (row.extra or {}).get("catalogue_sha256") == cat.sha256)}
 
 
 def load_catalogue(path: str | Path, survey: str | None, label_set: str | None) -> Catalogue:
