@@ -155,10 +155,11 @@ def _sightline_ids(session: Session, records: list[SpectrumRecord],
                    keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
     """Id of each (survey id, external id), inserting the sightlines not yet there (the
     first record of a new quasar gives its position and redshift)."""
+    wanted = set(keys)
     found = {(sid, key): sightline_id for sightline_id, sid, key in session.execute(
         sa.select(Sightline.id, Sightline.survey_id, Sightline.external_id).where(
-            Sightline.external_id.in_(sorted({k for _, k in keys}))))
-             if (sid, key) in set(keys)}
+            Sightline.external_id.in_(sorted({k for _, k in wanted}))))
+             if (sid, key) in wanted}
     first: dict[tuple[int, str], SpectrumRecord] = {}
     for record, key in zip(records, keys, strict=True):
         if key not in found:

@@ -135,8 +135,7 @@ def _regions(flux: np.ndarray, noise: np.ndarray, pixel0: int, z_qso: float, z0:
                 int(pixel0 + span[0]), span.size, np.zeros(others.size, np.int64),
                 others["z"], others["log_nhi"], np.full(others.size, config.b_kms), 1)[0]
         z_pixel = lam_obs / LYA.wavelength_aa - 1.0
-        _, rms = transmission_moments(z_pixel, config.forest_sigma_g, config.resolution_pixels)
-        mean, _ = transmission_moments(z_pixel, config.forest_sigma_g, config.resolution_pixels)
+        mean, rms = transmission_moments(z_pixel, config.forest_sigma_g, config.resolution_pixels)
         forest_rms = np.where(z_pixel < z_qso, rms / mean, 0.0)
         out.append(_Region(span, np.nonzero(inside)[0], lam_obs, basis, tau_others, forest_rms))
     return out
