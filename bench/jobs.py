@@ -49,11 +49,12 @@ from bench.fixtures.toy_jobs import (
     TOY_WORKER_ENV,
     InferToy,
     Noop,
+    add_toy_galaxies,
     create_toy_tables,
     drop_toy_tables,
 )
 from galcat.catalog.db import Database, forget_databases, get_database
-from galcat.catalog.schema import Galaxy, Job
+from galcat.catalog.schema import Job
 from galcat.catalog.schema.base import utcnow
 from galcat.catalog.settings import Settings, load_settings
 from galcat.workers.queue.jobs import submit
@@ -401,22 +402,6 @@ def not_claimed(home: Home) -> int:
 # --- sharded inference ------------------------------------------------------------
 
 
-def add_galaxies(db: Database, n: int, seed: int = 11) -> None:
-    from galcat.catalog.sky import healpix_29
-    from galcat.catalog.surveys import survey_id
-
-    rng = np.random.default_rng(seed)
-    ra = rng.uniform(0, 360, n)
-    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
-    with db.session() as session:
-        sid = survey_id(session, "bench")
-        db.bulk_upsert(session, Galaxy.__table__,  # type: ignore[arg-type]
-                       ["survey_id", "external_id", "ra_deg", "dec_deg", "healpix_29"],
-                       [(sid, f"g{i}", float(a), float(b), int(p)) for i, (a, b, p)
-                        in enumerate(zip(ra, dec, healpix_29(ra, dec), strict=True))],
-                       key=("survey_id", "external_id"))
-
-
 def register_toy(home: Home, tmp: Path) -> None:
     """Train a tiny toy regressor in this process and register it as ``toy``."""
     from bench.fixtures import toy_regressor
@@ -488,7 +473,7 @@ def bench_inference(sizes: Sizes, redis_url: str, figures: dict[str, float]) -> 
     with galcat_home("embedded", None, redis_url) as home:
         print(f"[inference] {sizes.galaxies:_} galaxies, training the toy model ...",
               flush=True)
-        add_galaxies(home.db, sizes.galaxies)
+        add_toy_galaxies(home.db, sizes.galaxies, survey="bench")
         register_toy(home, home.logs)
         for name, concurrencies in INFERENCE_VARIANTS.items():
             processes = sum(concurrencies)

@@ -14,9 +14,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from worker_fixtures import PAIRS, Workers, _galaxies, _register_toy
+from worker_fixtures import PAIRS, Workers, _register_toy
 
-from bench.fixtures.toy_jobs import THROTTLE_ENV, TOY_PREDICTION, Crash, InferToy, Noop
+from bench.fixtures.toy_jobs import (
+    THROTTLE_ENV,
+    TOY_PREDICTION,
+    Crash,
+    InferToy,
+    Noop,
+    add_toy_galaxies,
+)
 from galcat.catalog.db import Database
 from galcat.catalog.schema import Job
 from galcat.workers.queue.jobs import cancel, submit
@@ -51,7 +58,7 @@ def test_cancelling_a_running_sharded_job_keeps_only_finished_shards(
     db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:
     n, shard = 3000, 500
-    _galaxies(db, n)
+    add_toy_galaxies(db, n)
     _register_toy(db, toy_weights)
     workers.start(**{THROTTLE_ENV: "0.4"})
     handle = submit(InferToy(shard_size=shard))

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tcp_proxy import TcpProxy
-from worker_fixtures import PAIRS, Workers, _galaxies, _register_toy
+from worker_fixtures import PAIRS, Workers, _register_toy
 
-from bench.fixtures.toy_jobs import THROTTLE_ENV, TOY_PREDICTION, InferToy, Noop
+from bench.fixtures.toy_jobs import THROTTLE_ENV, TOY_PREDICTION, InferToy, Noop, add_toy_galaxies
 from galcat.catalog.db import Database
 from galcat.catalog.registry import artifact_path
 from galcat.catalog.schema import Job
@@ -32,7 +32,7 @@ def test_two_hundred_jobs_each_done_exactly_once(db: Database, env, workers: Wor
 def test_failed_job_reports_its_error_and_retries(
     db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:
-    _galaxies(db, 300)
+    add_toy_galaxies(db, 300)
     sha = _register_toy(db, toy_weights)
     stored = artifact_path(load_settings().artifacts_dir, sha)
     good = stored.read_bytes()
@@ -55,7 +55,7 @@ def test_killed_worker_job_completes_without_duplicates(
     db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:
     n = 3000
-    _galaxies(db, n)
+    add_toy_galaxies(db, n)
     _register_toy(db, toy_weights)
     first = workers.start(**{THROTTLE_ENV: "0.6"})
     handle: JobHandle = submit(InferToy(shard_size=1000))
@@ -108,7 +108,7 @@ def test_worker_losing_postgres_briefly_loses_no_job(
     db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:
     n = 2000
-    _galaxies(db, n)
+    add_toy_galaxies(db, n)
     _register_toy(db, toy_weights)
     proxy = TcpProxy("127.0.0.1", sa.engine.make_url(env["GALCAT_DATABASE_URL"]).port or 5432)
     proxy.start()

@@ -10,17 +10,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import REDIS_URL, unavailable
 
 from bench.fixtures.toy_jobs import TOY_WORKER_ENV, create_toy_tables, drop_toy_tables
 from galcat.catalog.db import Database
 from galcat.catalog.registry import register
-from galcat.catalog.schema import Galaxy
 from galcat.catalog.settings import load_settings
-from galcat.catalog.sky import healpix_29
-from galcat.catalog.surveys import survey_id
 
 GALCAT = str(Path(sys.executable).with_name("galcat"))
 
@@ -96,18 +92,6 @@ def toy_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     model, _ = toy_regressor.train(toy_regressor.ToyConfig(epochs=2, n_train=500), seed=1)
     return save_model(model, tmp_path_factory.mktemp("toy"))
-
-
-def _galaxies(db: Database, n: int) -> None:
-    rng = np.random.default_rng(11)
-    ra, dec = rng.uniform(0, 360, n), rng.uniform(-80, 80, n)
-    with db.session() as session:
-        sid = survey_id(session, "mock")
-        db.bulk_upsert(session, Galaxy.__table__,  # type: ignore[arg-type]
-                       ["survey_id", "external_id", "ra_deg", "dec_deg", "healpix_29"],
-                       [(sid, f"g{i}", float(a), float(b), int(p)) for i, (a, b, p)
-                        in enumerate(zip(ra, dec, healpix_29(ra, dec), strict=True))],
-                       key=("survey_id", "external_id"))
 
 
 @pytest.fixture
