@@ -275,13 +275,9 @@ def resend(home: Home, jobs: list[tuple[int, str]]) -> None:
     """Send ``run_job`` messages again without touching the job rows (``ring`` would
     also update them, which is what can strand a job on PostgreSQL in the first place:
     a worker's ``FOR UPDATE SKIP LOCKED`` claim skips a row that update holds)."""
-    from galcat.workers.queue.app import celery_app
-    from galcat.workers.queue.tasks import RUN_JOB
+    from galcat.workers.queue.doorbell import send
 
-    app = celery_app(home.settings)
-    with app.producer_or_acquire() as producer:
-        for job_id, queue in jobs:
-            app.send_task(RUN_JOB, args=[job_id], queue=queue, producer=producer)
+    send(home.settings, home.db, jobs)
 
 
 def job_queue(db: Database, job_id: int) -> str:

@@ -24,6 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from galcat.catalog.readonly import (
     DEFAULT_ROLE,
     DEFAULT_TIMEOUT_S,
+    QueryTimeout,
+    ReadOnlyUnavailable,
+    ReadOnlyViolation,
     deadline_handler,
     postgres_read_options,
     role_url,
@@ -33,18 +36,6 @@ from galcat.catalog.settings import Settings
 from galcat.catalog.sqlite_math import ensure_math_functions
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-
-
-class ReadOnlyViolation(Exception):
-    """A statement tried to write, or to step outside reading, on a read-only connection."""
-
-
-class QueryTimeout(Exception):
-    """A user's statement ran past the time limit and was stopped."""
-
-
-class ReadOnlyUnavailable(Exception):
-    """User SQL cannot run because the read-only role cannot connect."""
 
 
 class Database(abc.ABC):
@@ -62,6 +53,7 @@ class Database(abc.ABC):
         self._sessions = sessionmaker(self._writer, expire_on_commit=False)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._readonly_engine: Engine | None = None
+        self._identity: str | None = None
 
     @staticmethod
     def for_url(url: str, readonly_role: str = DEFAULT_ROLE,
@@ -77,6 +69,17 @@ class Database(abc.ABC):
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def identity(self) -> str:
+        """Which catalogue this is, the same however its URL is spelled (a SQLite file's
+        real path; a PostgreSQL cluster's system identifier and the database's oid)."""
+        if self._identity is None:
+            self._identity = self._read_identity()
+        return self._identity
+
+    @abc.abstractmethod
+    def _read_identity(self) -> str: ...
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -206,6 +209,12 @@ class SqliteDatabase(Database):
     def _make_writer_engine(self) -> Engine:
         return self._make_engine(readonly=False, immediate=True)
 
+    def _read_identity(self) -> str:
+        path = make_url(self.url).database
+        if not path or path == ":memory:":
+            return f"sqlite:memory:{id(self)}"
+        return f"sqlite:{Path(path).resolve()}"
+
     def _make_engine(self, readonly: bool, immediate: bool = False) -> Engine:
         url = make_url(self.url)
         path = url.database
@@ -282,6 +291,19 @@ class PostgresDatabase(Database):
 
     def _insert(self, table: sa.Table) -> Any:
         return postgresql.insert(table)
+
+    def _read_identity(self) -> str:
+        database = "SELECT oid FROM pg_database WHERE datname = current_database()"
+        with self.engine.connect() as conn:
+            try:
+                cluster = conn.exec_driver_sql(
+                    "SELECT system_identifier FROM pg_control_system()").scalar()
+            except sa.exc.DBAPIError:
+                conn.rollback()
+                cluster = conn.exec_driver_sql(
+                    "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || "
+                    "current_setting('port')").scalar()
+            return f"postgresql:{cluster}:{conn.exec_driver_sql(database).scalar()}"
 
     def _is_readonly_error(self, exc: sa.exc.DBAPIError) -> bool:
         return getattr(exc.orig, "sqlstate", None) in ("25006", "42501")

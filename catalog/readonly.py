@@ -28,6 +28,18 @@ ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 DEFAULT_ROLE = "galcat_reader"
 DEFAULT_TIMEOUT_S = 60.0
 
+
+class ReadOnlyViolation(Exception):
+    """A statement tried to write, or to step outside reading, on a read-only connection."""
+
+
+class QueryTimeout(Exception):
+    """A user's statement ran past the time limit and was stopped."""
+
+
+class ReadOnlyUnavailable(Exception):
+    """User SQL cannot run because the read-only role cannot connect."""
+
 _ALLOWED_ACTIONS = frozenset({
     sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
     sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +65,13 @@ def _filesystem_broker_options(settings: Settings) -> dict[str, Any]:
         folder.mkdir(parents=True, exist_ok=True)
     return {"data_folder_in": str(queue), "data_folder_out": str(queue),
             "control_folder": str(control), "polling_interval": EMBEDDED_POLL_S}
+
+
+def broker_queue(queue: str, catalog: str) -> str:
+    """The broker's name for ``queue`` of the catalogue whose identity is ``catalog``
+    (``galcat.cpu.<12 hex>``): catalogues that share a broker never take each other's
+    messages."""
+    return f"galcat.{queue}.{hashlib.sha256(catalog.encode()).hexdigest()[:12]}"
 
 
 _apps: dict[Settings, Celery] = {}

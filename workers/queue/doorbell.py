@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from galcat.catalog.db import Database
 from galcat.catalog.schema.base import utcnow
 from galcat.catalog.settings import Settings
-from galcat.workers.queue.app import celery_app
+from galcat.workers.queue.app import broker_queue, celery_app
 from galcat.workers.queue.lifecycle import JOB
 from galcat.workers.queue.tasks import RUN_JOB
 
@@ -28,7 +28,13 @@ def ring(settings: Settings, db: Database, jobs: Iterable[tuple[int, str]]) -> N
         session.execute(sa.update(JOB).where(
             JOB.c.id.in_([j for j, _ in jobs]), JOB.c.state == "queued"
         ).values(heartbeat_at=utcnow()))
+    send(settings, db, jobs)
+
+
+def send(settings: Settings, db: Database, jobs: Iterable[tuple[int, str]]) -> None:
+    """The ``run_job`` messages alone, on this catalogue's queues (rows untouched)."""
     app = celery_app(settings)
     with app.producer_or_acquire() as producer:
         for job_id, queue in jobs:
-            app.send_task(RUN_JOB, args=[job_id], queue=queue, producer=producer)
+            app.send_task(RUN_JOB, args=[job_id], queue=broker_queue(queue, db.identity),
+                          producer=producer)

@@ -54,8 +54,13 @@ def execute(settings: Settings, job_id: int, handlers: Handlers) -> str:
     db = get_database(settings)
     ctx = claim(settings, db, job_id)
     if ctx is None:
-        if job_state(db, job_id) == "queued":
+        state = job_state(db, job_id)
+        if state == "queued":
             raise JobBusy(f"job {job_id} is queued but locked by another transaction")
+        if state is None:
+            log.warning("job %s does not exist in catalogue %s: its message is dropped",
+                        job_id, db.identity)
+            return "no such job"
         return "not claimed"
     with Heartbeat(ctx):
         try:

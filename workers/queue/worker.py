@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from celery import signals
 
 from galcat.catalog.db import forget_databases, get_database
 from galcat.catalog.settings import Settings
-from galcat.workers.queue.app import QUEUES, celery_app
+from galcat.workers.queue.app import QUEUES, broker_queue, celery_app
 from galcat.workers.queue.reaper import ReaperThread
 from galcat.workers.queue.runner import Handlers
 
 _reaper: list[ReaperThread] = []
+log = logging.getLogger("galcat.worker")
 
 
 def start_worker(
@@ -48,9 +51,27 @@ def start_worker(
     signals.worker_ready.connect(_start_reaper, weak=False)
     signals.worker_shutdown.connect(_stop_reaper, weak=False)
     signals.worker_process_init.connect(_after_fork, weak=False)
-    argv = ["worker", "--queues", ",".join(queues), "--concurrency", str(concurrency),
+    catalogue = catalogue_identity(settings)
+    names = [broker_queue(queue, catalogue) for queue in queues]
+    log.info("worker of catalogue %s on queues %s", catalogue, ", ".join(names))
+    argv = ["worker", "--queues", ",".join(names), "--concurrency", str(concurrency),
             "--pool", pool, "--loglevel", loglevel, "--without-gossip", "--without-mingle",
             "--without-heartbeat"]
     if name:
         argv += ["--hostname", name]
     celery_app(settings, handlers).worker_main(argv)
+
+
+def catalogue_identity(settings: Settings, max_wait_s: float = 30.0) -> str:
+    """The catalogue's identity, waiting (with back-off) while its database cannot be
+    reached: a worker that starts before PostgreSQL waits for it."""
+    delay = 0.5
+    while True:
+        try:
+            return get_database(settings).identity
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            first = str(exc.orig or exc).strip().splitlines()[0]
+            log.warning("catalogue database not reachable (%s); trying again in %.1f s",
+                        first, delay)
+            time.sleep(delay)
+            delay = min(max_wait_s, 2 * delay)
