@@ -127,3 +127,24 @@ def ingest_labels(
                           f"matched no {kind}", markup=False, highlight=False)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+@ingest_app.command("simulation")
+def ingest_simulation(
+    manifests: Annotated[list[Path], typer.Argument(
+        help="Simulation manifests (YAML, format galcat-simulation/1; see docs/simulations.md).")],
+    replace: Annotated[bool, typer.Option(
+        help="Replace a simulation of the same name ingested from another manifest.")] = False,
+) -> None:
+    """Load simulated galaxies: snapshots with their physical metadata, and one image per
+    camera; each manifest loads whole or not at all.
+
+    Example: galcat ingest simulation mocks/MOCK-7/manifest.yaml
+    """
+    from galcat.catalog.ingest.simulations import ingest_simulations
+
+    require_inputs(manifests)
+    summary = ingest_simulations(ready_database(), manifests, replace=replace)
+    show_ingest(summary)
+    if not summary.ok:
+        raise typer.Exit(1)

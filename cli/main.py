@@ -19,6 +19,7 @@ from galcat.cli.jobs import jobs_app, worker
 from galcat.cli.mock import mock_app
 from galcat.cli.models import models_app
 from galcat.cli.output import console, errors
+from galcat.cli.plot import plot_app
 from galcat.cli.query import query_app
 from galcat.cli.release import release_app, serve
 from galcat.cli.scan import scan_app
@@ -33,7 +34,7 @@ app = typer.Typer(
 )
 GROUPS = {"ingest": ingest_app, "query": query_app, "scan": scan_app, "train": train_app,
           "infer": infer_app, "jobs": jobs_app, "evaluate": evaluate_app, "mock": mock_app,
-          "fit": fit_app, "models": models_app, "release": release_app}
+          "fit": fit_app, "models": models_app, "release": release_app, "plot": plot_app}
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
 app.command()(worker)

@@ -51,3 +51,39 @@ def mock_galaxies(
     except (ValueError, OSError) as exc:
         fail(exc)
     console.print(f"wrote {len(files)} FITS files and {truth}", markup=False)
+
+
+@mock_app.command("simulation")
+def mock_simulation(
+    name: Annotated[str, typer.Argument(help="Name of the simulated galaxy (e.g. MOCK-7).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder; the galaxy goes in OUT/NAME/.")],
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same galaxy and images.")],
+    history: Annotated[str, typer.Option(
+        help="compaction (by a gas inflow), merger (a wet major merger) or quiet.")] = "compaction",
+    cameras: Annotated[int, typer.Option(help="Viewing angles per snapshot.")] = 20,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing manifest.")] = False,
+) -> None:
+    """Write a mock simulated galaxy (VELA-like history rendered HST F160W-like from many
+    angles) as a simulation manifest with one FITS image per camera and snapshot.
+
+    Example: galcat mock simulation MOCK-7 --out sims/ --seed 7 --history merger
+    """
+    from rich.progress import Progress
+
+    from galcat.models.simulation.history import HISTORIES
+    from galcat.workers.simulation.mock_files import write_mock_simulation
+
+    if history not in HISTORIES:
+        fail(ValueError(f"--history {history!r}: choose one of {', '.join(HISTORIES)}"))
+    if not 1 <= cameras <= 100:
+        fail(ValueError(f"--cameras {cameras}: choose 1 to 100"))
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("snapshots", total=None)
+        try:
+            manifest = write_mock_simulation(
+                name, out, seed, history, n_cameras=cameras, overwrite=overwrite,
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except (ValueError, OSError) as exc:
+            fail(exc)
+    console.print(f"wrote {manifest}; load it with: galcat ingest simulation {manifest}",
+                  markup=False)

@@ -107,8 +107,12 @@ class PhasePrediction(Base):
     model_version_id: Mapped[int] = _model_version_fk()
     image_id: Mapped[int] = mapped_column(sa.ForeignKey("image.id", ondelete="CASCADE"), index=True)
     phase: Mapped[str] = mapped_column(sa.String(32))
-    p_pre: Mapped[float]
-    p_compaction: Mapped[float]
-    p_post: Mapped[float]
+    p_pre_bn: Mapped[float]
+    p_bn: Mapped[float]
+    p_post_bn: Mapped[float]
+    p_merger_cause: Mapped[float | None]
+    """Probability that the compaction was caused by a merger rather than a gas inflow."""
+    time_since_merger_gyr: Mapped[float | None]
+    time_since_merger_err_gyr: Mapped[float | None]
 
     __table_args__ = (sa.UniqueConstraint("model_version_id", "image_id"),)

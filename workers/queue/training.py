@@ -70,7 +70,10 @@ def lineage(base: ModelVersion) -> dict[str, Any]:
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers and non-finite floats as ``None``."""
+    """``value`` with numpy arrays as lists, numpy scalars as Python numbers and non-finite
+    floats as ``None``."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
