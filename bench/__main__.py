@@ -19,6 +19,7 @@ BENCHES: dict[str, str] = {
     "dla-refine": "bench.dla_refine",
     "ingest": "bench.ingest",
     "galaxy": "bench.galaxy",
+    "sim-phases": "bench.simulation_phases",
 }
 
 

@@ -64,3 +64,23 @@ def infer_morphology(
     from galcat.workers.queue.specs import InferMorphology
 
     submit_job(InferMorphology(model=model, where=where, shard_size=shard_size), wait, local)
+
+
+@infer_app.command("phases")
+def infer_phases(
+    model: Annotated[str, typer.Option(help="Model reference: phases, phases@2.")] = "phases",
+    where: Annotated[str | None, typer.Option(
+        help="SQL condition on image rows (a model that reads the redshift answers only for "
+             "camera images, whose snapshot gives it).")] = None,
+    shard_size: ShardOption = None,
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Phase (pre-BN, BN, post-BN), compaction cause and time since the last major merger
+    for the camera images of simulated galaxies, into phase_prediction.
+
+    Example: galcat infer phases --model phases@latest --wait
+    """
+    from galcat.workers.queue.specs import InferPhases
+
+    submit_job(InferPhases(model=model, where=where, shard_size=shard_size), wait, local)

@@ -145,3 +145,34 @@ def _filters(filters: str) -> tuple[int, ...]:
         return tuple(int(f) for f in filters.split(",") if f.strip())
     except ValueError:
         fail(ValueError(f"--filters must be integers separated by commas, not {filters!r}"))
+
+
+@train_app.command("phases")
+def train_phases(
+    simulations: Annotated[str, typer.Option(
+        help="SQL condition on simulation rows: the simulated galaxies to train on.")],
+    held_out: Annotated[str | None, typer.Option(
+        help="SQL condition on simulation rows: galaxies never trained on, scored after.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of weights, augmentation and shuffling.")] = 1,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 12,
+    filters: FiltersOption = "16,32,64",
+    dense_units: Annotated[int, typer.Option(help="Units of the dense layer.")] = 64,
+    batch_size: BatchOption = 64,
+    learning_rate: RateOption = 1e-3,
+    images_only: Annotated[bool, typer.Option(
+        help="Read the images alone (by default the snapshot's redshift is an input).")] = False,
+    name: Annotated[str, typer.Option(help="Registry name of the model.")] = "phases",
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Train the phase network (phase, compaction cause, time since merger) on the cameras
+    of the catalogue's simulated galaxies and register it.
+
+    Example: galcat train phases --simulations "name LIKE 'T%'" --held-out "name LIKE 'H%'" --wait
+    """
+    from galcat.workers.queue.specs import TrainPhases
+
+    submit_job(TrainPhases(
+        simulations=simulations, held_out=held_out, seed=seed, epochs=epochs,
+        filters=_filters(filters), dense_units=dense_units, batch_size=batch_size,
+        learning_rate=learning_rate, images_only=images_only, name=name), wait, local)

@@ -121,13 +121,18 @@ CHECKS: dict[str, Callable[[Sample, Rows], None]] = {
 }
 
 
+SIMULATION_RECIPES = {"bulge-rise-after-merger"}
+"""Recipes on simulated galaxies, checked by tests/test_simulation_figure.py."""
+
+
 def test_every_recipe_is_checked() -> None:
-    assert set(recipes()) == set(CHECKS) and len(CHECKS) >= 5
+    assert set(recipes()) == set(CHECKS) | SIMULATION_RECIPES and len(CHECKS) >= 5
 
 
 def test_recipes_return_the_right_rows(db: Database, catalogue: Sample) -> None:
     for name, sql in recipes().items():
-        CHECKS[name](catalogue, run_sql(db, sql))
+        if name not in SIMULATION_RECIPES:
+            CHECKS[name](catalogue, run_sql(db, sql))
 
 
 def _dicts(rows: Rows) -> list[dict[str, Any]]:

@@ -18,12 +18,14 @@ from galcat.workers.queue.specs import (
     FinetuneMorphology,
     InferDla,
     InferMorphology,
+    InferPhases,
     InferSersic,
     InferShard,
     JobSpec,
     SpecError,
     TrainDla,
     TrainMorphology,
+    TrainPhases,
     TrainSersic,
 )
 
@@ -40,6 +42,9 @@ EXAMPLES: list[JobSpec] = [
     InferSersic(model="sersic@1", where="id < 10"),
     InferMorphology(model="morphology-tuned@1", shard_size=7),
     InferShard(task="dla", object_ids=(4, 5, 6)),
+    TrainPhases(simulations="name LIKE 'T%'", held_out="name = 'H1'", seed=2, epochs=3,
+                filters=(4, 8), images_only=True, name="phases-x"),
+    InferPhases(model="phases@1", where="camera_id IS NOT NULL", shard_size=9),
 ]
 
 
@@ -92,7 +97,8 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with db.session() as session:
         for name, task, versions in (("dla", "dla", 3), ("sersic", "sersic", 1),
                                      ("morphology", "morphology", 2),
-                                     ("morphology-tuned", "morphology", 1)):
+                                     ("morphology-tuned", "morphology", 1),
+                                     ("phases", "phases", 1)):
             for _ in range(versions):
                 register(session, settings.artifacts_dir, name, task, weights, {}, None, None)
     yield

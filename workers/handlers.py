@@ -26,23 +26,29 @@ from galcat.workers.queue.specs import (
     FinetuneMorphology,
     InferDla,
     InferMorphology,
+    InferPhases,
     InferSersic,
     InferShard,
     TrainDla,
     TrainMorphology,
+    TrainPhases,
     TrainSersic,
 )
+from galcat.workers.simulation.inference import PHASES_TASK
+from galcat.workers.simulation.training import train_phases
 
 INFERENCE_TASKS: dict[str, InferenceTask] = {
-    "dla": DLA_TASK, "sersic": SERSIC_TASK, "morphology": MORPHOLOGY_TASK}
+    "dla": DLA_TASK, "sersic": SERSIC_TASK, "morphology": MORPHOLOGY_TASK,
+    "phases": PHASES_TASK}
 TRAINING_KINDS = (
     JobKind(TrainDla, train_dla),
     JobKind(CalibrateDla, calibrate_dla),
     JobKind(TrainSersic, train_sersic),
     JobKind(TrainMorphology, train_morphology),
     JobKind(FinetuneMorphology, finetune_morphology),
+    JobKind(TrainPhases, train_phases),
 )
-INFERENCE_KINDS = (InferDla, InferSersic, InferMorphology)
+INFERENCE_KINDS = (InferDla, InferSersic, InferMorphology, InferPhases)
 
 
 def handlers(extra_kinds: Sequence[JobKind] = (),

@@ -221,6 +221,30 @@ class FinetuneMorphology(JobSpec):
     run_eagerly: bool = False
 
 
+# --- simulated galaxies: phases, compaction cause, time since merger (Huertas-Company+2018)
+
+
+@dataclass(frozen=True)
+class TrainPhases(JobSpec):
+    """Train the phase network on the cameras of the catalogue's simulated galaxies
+    (``simulations``: SQL on simulation rows) and score it on others (``held_out``)."""
+
+    kind: ClassVar[str] = "train_phases"
+    verb: ClassVar[str | None] = "train phases"
+
+    simulations: str = option()
+    held_out: str | None = None
+    seed: int = 1
+    epochs: int = 12
+    filters: tuple[int, ...] = (16, 32, 64)
+    dense_units: int = 64
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    images_only: bool = False
+    name: str = "phases"
+    run_eagerly: bool = False
+
+
 # --- inference: a parent job fans out into shards -------------------------------------
 
 
@@ -280,3 +304,14 @@ class InferShard(JobSpec):
 
     task: str = option()
     object_ids: tuple[int, ...] = option()
+
+
+@dataclass(frozen=True)
+class InferPhases(InferSpec):
+    """Phase, compaction cause and time since merger for the images of simulated galaxies."""
+
+    kind: ClassVar[str] = "infer_phases"
+    verb: ClassVar[str | None] = "infer phases"
+    task: ClassVar[str] = "phases"
+
+    model: str = "phases"

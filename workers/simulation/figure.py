@@ -155,8 +155,8 @@ def plot_history(history: SimulationHistory, out: Path) -> Path:
         _phases_and_events(ax, history)
     axes[-1].set_xlabel("redshift")
     axes[-1].invert_xaxis()
-    fig.suptitle(f"{history.name}: shading is the true phase (pre-BN blue, BN orange, "
-                 "post-BN green); black lines are mergers (solid: major)", fontsize=9)
+    fig.suptitle(f"{history.name}\nshading: the true phase (pre-BN blue, BN orange, "
+                 "post-BN green); black lines: mergers (solid: major)", fontsize=9)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
