@@ -88,3 +88,28 @@ def test_training_refuses_overlapping_or_empty_selections(
     assert "both trained on and held out" in (overlap.status().error or "")
     empty = run_locally(settings, TrainPhases(simulations="name = 'nobody'", **TINY), HANDLERS)
     assert "no simulation matches" in (empty.status().error or "")
+
+
+def test_cameras_without_photometry_get_the_networks_defaults(db: Database,
+                                                              tmp_path: Path) -> None:
+    import yaml
+
+    from galcat.workers.simulation.camera_set import load_camera_set, select_simulations
+
+    rng = np.random.default_rng(3)
+    snapshots = []
+    for i, phase in enumerate(("pre-BN", "BN", "post-BN")):
+        cameras = []
+        for c in range(2):
+            np.save(tmp_path / f"s{i}c{c}.npy", rng.normal(0, 2.0, (64, 64)).astype("float32"))
+            cameras.append({"index": c, "image": f"s{i}c{c}.npy"})
+        snapshots.append({"index": i, "redshift": 3.0 - i, "phase": phase, "cameras": cameras})
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(yaml.safe_dump({"format": "galcat-simulation/1",
+                                        "simulation": {"name": "BARE"}, "snapshots": snapshots}))
+    assert ingest_simulations(db, [manifest]).ok
+    labels = load_camera_set(db, select_simulations(db, "name = 'BARE'")).data.labels
+    assert len(labels) == 6
+    assert np.all(labels["zero_point"] == 25.94) and np.all(np.isfinite(labels["psf_fwhm_arcsec"]))
+    np.testing.assert_allclose(labels["sky_sigma"], 2.0, rtol=0.25)
+    assert list(labels["phase"]) == [0, 0, 1, 1, 2, 2]

@@ -95,7 +95,25 @@ def _simulation_rows(session: Session, g: int, sim: Simulation
     shapes = {p.shape for p in pixels}
     if len(shapes) > 1:
         raise CameraSetError(f"the images of {sim.name!r} differ in shape: {sorted(shapes)}")
-    return np.stack(pixels).astype(np.float32), rows, np.array([r[0] for r in found])
+    stack = np.stack(pixels).astype(np.float32)
+    _fill_photometry(rows, stack)
+    return stack, rows, np.array([r[0] for r in found])
+
+
+def _fill_photometry(rows: np.ndarray, images: np.ndarray) -> None:
+    """Where an image records no zero point, PSF or sky noise, the value the galaxy
+    networks assume for it (the profile's zero point and mid PSF; the sky noise measured
+    on the image's border), as :func:`galcat.models.galaxy.preprocess.network_inputs` does."""
+    from galcat.models.galaxy.preprocess import estimate_sky_sigma
+    from galcat.models.galaxy.profile import HST_F160W_64
+
+    defaults = {"zero_point": HST_F160W_64.magzero_default,
+                "psf_fwhm_arcsec": float(np.mean(HST_F160W_64.psf_fwhm_arcsec))}
+    for name, value in defaults.items():
+        rows[name] = np.where(np.isnan(rows[name]), value, rows[name])
+    missing = np.isnan(rows["sky_sigma"])
+    if missing.any():
+        rows["sky_sigma"][missing] = estimate_sky_sigma(images[missing])
 
 
 def _or_nan(value: Any) -> float:
