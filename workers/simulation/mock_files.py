@@ -11,6 +11,7 @@ import yaml
 
 from galcat.catalog.formats.profile_writer import write_profile_fits
 from galcat.catalog.formats.simulation_manifest import FORMAT, MASS_FIELDS, RATE_FIELDS
+from galcat.workers.queue.training import json_safe
 
 MANIFEST_NAME = "manifest.yaml"
 
@@ -78,15 +79,6 @@ def _snapshot_fields(truth: Any) -> dict[str, Any]:
     fields["compaction_cause"] = truth.compaction_cause
     since = truth.time_since_merger_gyr
     fields["time_since_merger_gyr"] = None if since is None else round(float(since), 6)
-    fields["events"] = [_plain(e) for e in truth.events]
+    fields["events"] = json_safe(list(truth.events))
     return fields
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item"):
-        return value.item()
-    return value

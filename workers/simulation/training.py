@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from galcat.workers.galaxy.training import STEPS, mock_progress
 from galcat.workers.model_io import configure_backend, save_model
 from galcat.workers.queue.lifecycle import JobContext
 from galcat.workers.queue.specs import TrainPhases
@@ -16,8 +17,6 @@ from galcat.workers.simulation.camera_set import (
     load_camera_set,
     select_simulations,
 )
-
-STEPS = 100
 
 
 def train_phases(ctx: JobContext, spec: TrainPhases) -> None:
@@ -35,7 +34,7 @@ def train_phases(ctx: JobContext, spec: TrainPhases) -> None:
     if not train_ids:
         raise CameraSetError(f"no simulation matches --simulations {spec.simulations!r}")
     ctx.progress(0, STEPS, f"reading the cameras of {len(train_ids)} simulations", force=True)
-    train_set = load_camera_set(ctx.db, train_ids, _share(ctx, "reading cameras", 15)).data
+    train_set = load_camera_set(ctx.db, train_ids, mock_progress(ctx, "reading cameras", 15)).data
     config = phases.PhaseNetConfig(
         filters=spec.filters, dense_units=spec.dense_units, learning_rate=spec.learning_rate,
         batch_size=spec.batch_size, epochs=spec.epochs, use_redshift=not spec.images_only,
@@ -64,13 +63,6 @@ def train_phases(ctx: JobContext, spec: TrainPhases) -> None:
     finish_training(ctx, spec, TrainedModel(
         spec.name, "phases", save_model(model), hyper, data_fingerprint(train_set), metrics,
         summary, message))
-
-
-def _share(ctx: JobContext, what: str, share: int) -> Any:
-    def report(done: int, total: int) -> None:
-        ctx.progress(int(share * done / total), STEPS, f"{what}: {done}/{total}", force=True)
-
-    return report
 
 
 def _headline(scores: dict[str, Any]) -> dict[str, Any]:
