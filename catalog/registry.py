@@ -8,6 +8,7 @@ whose hash does not match its row is refused.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -157,3 +158,30 @@ def training_fingerprint(object_ids: list[Any], label_values: list[Any]) -> str:
     for oid, value in zip(object_ids, label_values, strict=True):
         digest.update(f"{oid}\t{value!r}\n".encode())
     return digest.hexdigest()
+
+
+def register_method(
+    session: Session,
+    name: str,
+    task: str,
+    definition: dict[str, Any],
+    input_fingerprint: str | None,
+    metrics: dict[str, Any] | None,
+    command: str | None = None,
+) -> ModelVersion:
+    """Add the next version of ``name`` for a method without weights (SORT, an environment
+    measure): its ``weights_sha256`` is the sha256 of its canonical JSON ``definition``,
+    which is also its hyper-parameters, so two runs with the same settings share a hash."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()
+    latest = session.execute(
+        sa.select(sa.func.max(ModelVersion.version)).where(ModelVersion.name == name)
+    ).scalar_one_or_none()
+    row = ModelVersion(
+        name=name, version=(latest or 0) + 1, task=task,
+        weights_sha256=hashlib.sha256(canonical).hexdigest(), weights_blob=None,
+        hyperparameters=definition, training_fingerprint=input_fingerprint, metrics=metrics,
+        code_version=__version__, command=command,
+    )
+    session.add(row)
+    session.flush()
+    return row

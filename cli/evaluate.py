@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from galcat.catalog.settings import load_settings
-from galcat.cli.output import console, fail
-from galcat.cli.shared import ModelOption, dla_model, galaxy_model
+from galcat.cli.output import console, emit, errors, fail
+from galcat.cli.shared import ModelOption, dla_model, galaxy_model, ready_database
 
 evaluate_app = typer.Typer(help="Score a model on held-out mocks: tables and PNG plots.",
                            no_args_is_help=True)
@@ -186,3 +186,51 @@ def _redshifts(path: Path) -> tuple[float, ...]:
     if z.size == 0:
         fail(ValueError(f"{path}: no redshift in [2.2, 5] in column {column}"))
     return tuple(float(v) for v in z)
+
+
+@evaluate_app.command("environment")
+def evaluate_environment(
+    truth: Annotated[Path, typer.Option(
+        help="Truth table of the mock light-cone (truth.fits from galcat mock lightcone).")],
+    redshifts: Annotated[list[str] | None, typer.Option(
+        "--redshifts", help="A SORT or redshift-network version to score (repeatable).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for tables and the PNG.")] = Path(
+        "eval-environment"),
+    where: Annotated[str | None, typer.Option(help="SQL condition on galaxy rows.")] = None,
+    radius_mpc_h: Annotated[float, typer.Option(
+        help="Cylinder radius of the density, h⁻¹ Mpc.")] = 1.0,
+    dv_km_s: Annotated[float, typer.Option(help="Cylinder half depth, km/s.")] = 1000.0,
+    random_factor: Annotated[int, typer.Option(help="Randoms per galaxy for ξ(s).")] = 3,
+) -> None:
+    """ξ(s) from true z, photo-z and each version's redshifts on a mock light-cone, as the
+    ratio to the true ξ(s) (PNG), with per-galaxy accuracy and the rank correlation of each
+    galaxy's local density with the one from true z.
+
+    Example: galcat evaluate environment --truth cone/truth.fits --redshifts sort@1 --out ev/
+    """
+    from rich.progress import Progress
+
+    from galcat.catalog.registry import RegistryError
+    from galcat.catalog.sql import Rows
+    from galcat.workers.environment.evaluate import (
+        SCORE_COLUMNS,
+        evaluate_environment,
+        score_rows,
+        write_evaluation,
+    )
+
+    if not truth.is_file():
+        fail(FileNotFoundError(f"no truth table at {truth}"))
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("ξ(s)", total=None)
+        try:
+            scores, _ = evaluate_environment(
+                ready_database(), truth, list(redshifts or []), where,
+                radius_mpc_h=radius_mpc_h, dv_km_s=dv_km_s, random_factor=random_factor,
+                progress=lambda done, total, name: bar.update(
+                    task, completed=done, total=total, description=f"ξ(s): {name}"))
+        except (ValueError, RegistryError, OSError, KeyError) as exc:
+            fail(exc)
+    emit(Rows(list(SCORE_COLUMNS), score_rows(scores)), title="redshift sets on the mock")
+    files = write_evaluation(scores, out)
+    errors.print("wrote " + ", ".join(str(p) for p in files), markup=False, highlight=False)

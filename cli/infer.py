@@ -84,3 +84,26 @@ def infer_phases(
     from galcat.workers.queue.specs import InferPhases
 
     submit_job(InferPhases(model=model, where=where, shard_size=shard_size), wait, local)
+
+
+@infer_app.command("environment")
+def infer_environment(
+    model: Annotated[str, typer.Option(
+        help="Model reference: environment, environment@2.")] = "environment",
+    where: Annotated[str | None, typer.Option(
+        help="SQL condition on galaxy rows (default: all).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the one draw stored per galaxy.")] = 0,
+    tile_arcmin: Annotated[float, typer.Option(
+        help="Side of a sky tile (one shard), arcmin.")] = 80.0,
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Redshifts (posterior median, σ and one draw) from a trained neighbour redshift
+    network for galaxies without z_spec, sharded by sky tile, into redshift_estimate.
+
+    Example: galcat infer environment --model environment@latest --wait
+    """
+    from galcat.workers.queue.specs import InferEnvironment
+
+    submit_job(InferEnvironment(model=model, where=where, seed=seed, tile_arcmin=tile_arcmin),
+               wait, local)

@@ -11,6 +11,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from galcat.catalog.db import get_database
 from galcat.catalog.settings import load_settings
+from galcat.cli.environment import environment_app
 from galcat.cli.evaluate import evaluate_app
 from galcat.cli.fit import fit_app
 from galcat.cli.infer import infer_app
@@ -34,7 +35,8 @@ app = typer.Typer(
 )
 GROUPS = {"ingest": ingest_app, "query": query_app, "scan": scan_app, "train": train_app,
           "infer": infer_app, "jobs": jobs_app, "evaluate": evaluate_app, "mock": mock_app,
-          "fit": fit_app, "models": models_app, "release": release_app, "plot": plot_app}
+          "fit": fit_app, "models": models_app, "release": release_app, "plot": plot_app,
+          "environment": environment_app}
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
 app.command()(worker)

@@ -87,3 +87,33 @@ def mock_simulation(
             fail(exc)
     console.print(f"wrote {manifest}; load it with: galcat ingest simulation {manifest}",
                   markup=False)
+
+
+@mock_app.command("lightcone")
+def mock_lightcone(
+    out: Annotated[Path, typer.Option("--out", help="Folder for lightcone.fits and truth.fits.")],
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same volume.")],
+    n: Annotated[int, typer.Option(help="Expected number of galaxies.")] = 100_000,
+    field_deg: Annotated[float, typer.Option(help="Side of the square field, deg.")] = 4.0,
+    z_min: Annotated[float, typer.Option(help="Lowest cosmological redshift.")] = 0.4,
+    z_max: Annotated[float, typer.Option(help="Highest cosmological redshift.")] = 0.8,
+    sigma_z: Annotated[float, typer.Option(help="Photo-z scatter per (1+z).")] = 0.03,
+    spec_fraction: Annotated[float, typer.Option(
+        help="Fraction with a spectroscopic redshift.")] = 0.1,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+) -> None:
+    """Write a clustered mock light-cone (log-normal field with a ΛCDM power spectrum,
+    Planck18, linear redshift-space distortions) as a galaxy catalogue with photo-z,
+    their errors and a spec-z subset, plus truth.fits (true redshifts, density).
+
+    Example: galcat mock lightcone --out cone/ --seed 1 --n 100000
+    """
+    from galcat.workers.environment.mock_files import write_mock_lightcone
+
+    try:
+        catalogue, truth = write_mock_lightcone(
+            out, seed, n, overwrite=overwrite, field_deg=field_deg, z_min=z_min, z_max=z_max,
+            sigma_z=sigma_z, spec_fraction=spec_fraction)
+    except (ValueError, OSError) as exc:
+        fail(exc)
+    console.print(f"wrote {catalogue} and {truth}", markup=False)

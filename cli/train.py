@@ -176,3 +176,38 @@ def train_phases(
         simulations=simulations, held_out=held_out, seed=seed, epochs=epochs,
         filters=_filters(filters), dense_units=dense_units, batch_size=batch_size,
         learning_rate=learning_rate, images_only=images_only, name=name), wait, local)
+
+
+@train_app.command("environment")
+def train_environment(
+    seed: Annotated[int, typer.Option(
+        help="Seed of the training light-cone (the held-out one is seed + 100003).")] = 1,
+    n: Annotated[int, typer.Option(help="Galaxies in each mock light-cone.")] = 100_000,
+    field_deg: Annotated[float, typer.Option(help="Side of the square mock field, deg.")] = 4.0,
+    z_min: Annotated[float, typer.Option(help="Lowest redshift of the mock.")] = 0.4,
+    z_max: Annotated[float, typer.Option(help="Highest redshift of the mock.")] = 0.8,
+    sigma_z: Annotated[float, typer.Option(
+        help="Photo-z scatter of the mock, per (1+z): match your survey's.")] = 0.03,
+    spec_fraction: Annotated[float, typer.Option(
+        help="Fraction of mock galaxies with a spectroscopic redshift.")] = 0.1,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
+    batch_size: BatchOption = 512,
+    width: Annotated[int, typer.Option(help="Units of the network's hidden layers.")] = 64,
+    max_arcmin: Annotated[float, typer.Option(
+        help="Farthest neighbour the network reads, arcmin.")] = 10.0,
+    name: Annotated[str, typer.Option(help="Registry name of the model.")] = "environment",
+    wait: WaitOption = False,
+    local: LocalOption = False,
+) -> None:
+    """Train the neighbour redshift network (a galaxy's photo-z and its sky neighbours'
+    photo-z and spec-z in, a redshift posterior out) on a mock light-cone; score it on an
+    independent one and register it.
+
+    Example: galcat train environment --n 100000 --epochs 20 --wait
+    """
+    from galcat.workers.queue.specs import TrainEnvironment
+
+    submit_job(TrainEnvironment(
+        seed=seed, n=n, field_deg=field_deg, z_min=z_min, z_max=z_max, sigma_z=sigma_z,
+        spec_fraction=spec_fraction, epochs=epochs, batch_size=batch_size, width=width,
+        max_arcmin=max_arcmin, name=name), wait, local)

@@ -16,6 +16,14 @@ from functools import partial
 from galcat.workers.dla.calibration import calibrate_dla
 from galcat.workers.dla.inference import DLA_TASK
 from galcat.workers.dla.training import train_dla
+from galcat.workers.environment.learned import (
+    REDSHIFT_TASK,
+    infer_environment,
+    learned_tile,
+    train_environment,
+)
+from galcat.workers.environment.measure import measure_environment
+from galcat.workers.environment.tiles import SORT_TASK, run_sort, run_tile, sort_tile
 from galcat.workers.galaxy.finetune import finetune_morphology
 from galcat.workers.galaxy.inference import MORPHOLOGY_TASK, SERSIC_TASK
 from galcat.workers.galaxy.training import train_morphology, train_sersic
@@ -25,11 +33,16 @@ from galcat.workers.queue.specs import (
     CalibrateDla,
     FinetuneMorphology,
     InferDla,
+    InferEnvironment,
     InferMorphology,
     InferPhases,
     InferSersic,
     InferShard,
+    MeasureEnvironment,
+    RedshiftTile,
+    SortRedshifts,
     TrainDla,
+    TrainEnvironment,
     TrainMorphology,
     TrainPhases,
     TrainSersic,
@@ -47,6 +60,14 @@ TRAINING_KINDS = (
     JobKind(TrainMorphology, train_morphology),
     JobKind(FinetuneMorphology, finetune_morphology),
     JobKind(TrainPhases, train_phases),
+    JobKind(TrainEnvironment, train_environment),
+)
+REDSHIFT_METHODS = {SORT_TASK: sort_tile, REDSHIFT_TASK: learned_tile}
+ENVIRONMENT_KINDS = (
+    JobKind(SortRedshifts, run_sort),
+    JobKind(InferEnvironment, infer_environment),
+    JobKind(RedshiftTile, partial(run_tile, REDSHIFT_METHODS)),
+    JobKind(MeasureEnvironment, measure_environment),
 )
 INFERENCE_KINDS = (InferDla, InferSersic, InferMorphology, InferPhases)
 
@@ -60,6 +81,7 @@ def handlers(extra_kinds: Sequence[JobKind] = (),
         *TRAINING_KINDS,
         *(JobKind(spec, partial(fan_out, INFERENCE_TASKS[spec.task])) for spec in INFERENCE_KINDS),
         JobKind(InferShard, partial(run_shard, tasks)),
+        *ENVIRONMENT_KINDS,
         *extra_kinds,
     ])
 

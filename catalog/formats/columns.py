@@ -27,6 +27,7 @@ OPTIONAL_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
     "galaxy": {
         "z_spec": ("z_spec", "zspec", "z"),
         "z_phot": ("z_phot", "zphot", "photoz", "photo_z", "z_best"),
+        "z_phot_err": ("z_phot_err", "zphot_err", "photoz_err", "photo_z_err", "z_phot_sigma"),
         "log_mstar": ("log_mstar", "logmstar", "log_mass", "logmass", "lmass", "log_m"),
         "mag_ab": ("mag_ab", "mag"),
     },

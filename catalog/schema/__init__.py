@@ -1,6 +1,7 @@
 """The galcat schema: every table, as SQLAlchemy ORM classes on one metadata."""
 
 from galcat.catalog.schema.base import Base
+from galcat.catalog.schema.environment import EnvironmentMeasure, RedshiftEstimate
 from galcat.catalog.schema.pixels import Image, ImagePixels, Spectrum, SpectrumPixels
 from galcat.catalog.schema.predictions import (
     DlaAbsorber,
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "Camera",
     "DlaAbsorber",
+    "EnvironmentMeasure",
     "Galaxy",
     "Image",
     "ImagePixels",
@@ -27,6 +29,7 @@ __all__ = [
     "ModelVersion",
     "Morphology",
     "PhasePrediction",
+    "RedshiftEstimate",
     "Release",
     "ReleaseFile",
     "SersicFit",

@@ -47,6 +47,7 @@ class Galaxy(Base):
     healpix_29: Mapped[int] = mapped_column(sa.BigInteger, index=True)
     z_spec: Mapped[float | None] = mapped_column(index=True)
     z_phot: Mapped[float | None] = mapped_column(index=True)
+    z_phot_err: Mapped[float | None]
     log_mstar: Mapped[float | None] = mapped_column(index=True)
     mag_ab: Mapped[float | None]
     extra: Mapped[dict[str, Any] | None]

@@ -315,3 +315,96 @@ class InferPhases(InferSpec):
     task: ClassVar[str] = "phases"
 
     model: str = "phases"
+
+
+# --- galaxy environments: SORT and a learned redshift network (Tejos+2018) --------------
+
+
+@dataclass(frozen=True)
+class SortRedshifts(JobSpec):
+    """SORT redshifts for the catalogue's galaxies (``where``: SQL on galaxy rows), sharded
+    by sky tile; ``reference_where`` picks the spectroscopic redshifts used as reference."""
+
+    kind: ClassVar[str] = "sort_redshifts"
+    queue: ClassVar[str] = "cpu"
+    verb: ClassVar[str | None] = "environment sort"
+
+    where: str | None = None
+    reference_where: str | None = None
+    cell_arcmin: float = 10.0
+    overlap: float = 0.5
+    min_reference: int = option(5, shown="changed")
+    kernel_dz: float = option(0.001, shown="changed")
+    seed: int = 0
+    tile_cells: int = option(8, shown="changed")
+    name: str = option("sort", shown="changed")
+
+
+@dataclass(frozen=True)
+class TrainEnvironment(JobSpec):
+    """Train the neighbour redshift network on a seeded mock light-cone."""
+
+    kind: ClassVar[str] = "train_environment"
+    verb: ClassVar[str | None] = "train environment"
+
+    seed: int = 1
+    n: int = 100_000
+    field_deg: float = 4.0
+    z_min: float = 0.4
+    z_max: float = 0.8
+    sigma_z: float = 0.03
+    spec_fraction: float = 0.1
+    epochs: int = 20
+    batch_size: int = 512
+    width: int = 64
+    max_arcmin: float = 10.0
+    name: str = "environment"
+
+
+@dataclass(frozen=True)
+class InferEnvironment(JobSpec):
+    """Redshifts from a registered neighbour redshift network, sharded by sky tile."""
+
+    kind: ClassVar[str] = "infer_environment"
+    queue: ClassVar[str] = "cpu"
+    verb: ClassVar[str | None] = "infer environment"
+    model_field: ClassVar[str | None] = "model"
+
+    model: str = "environment"
+    where: str | None = None
+    seed: int = 0
+    tile_arcmin: float = option(80.0, shown="changed")
+
+
+@dataclass(frozen=True)
+class RedshiftTile(JobSpec):
+    """One sky tile of a SORT or learned-redshift job: the parent's method over the
+    galaxies of this tile, read with a margin."""
+
+    kind: ClassVar[str] = "redshift_tile"
+    queue: ClassVar[str] = "cpu"
+
+    row: int = option()
+    column: int = option()
+    size_arcmin: float = option()
+    where: str | None = None
+    reference_where: str | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MeasureEnvironment(JobSpec):
+    """Cylinder counts and n-th neighbour distances from the best redshift of each galaxy:
+    its spectroscopic one, else the named version's (``redshifts``), else its photo-z."""
+
+    kind: ClassVar[str] = "measure_environment"
+    queue: ClassVar[str] = "cpu"
+    verb: ClassVar[str | None] = "environment measure"
+    model_field: ClassVar[str | None] = "redshifts"
+
+    redshifts: str | None = None
+    where: str | None = None
+    radius_mpc_h: float = 1.0
+    dv_km_s: float = 1000.0
+    nth: int = 5
+    name: str = option("environment-measure", shown="changed")
