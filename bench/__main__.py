@@ -20,6 +20,7 @@ BENCHES: dict[str, str] = {
     "ingest": "bench.ingest",
     "galaxy": "bench.galaxy",
     "sim-phases": "bench.simulation_phases",
+    "environment": "bench.environment",
 }
 
 

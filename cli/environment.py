@@ -22,7 +22,7 @@ def environment_sort(
         help="SQL condition on galaxy rows: whose z_spec are references (default: every "
              "z_spec).")] = None,
     cell_arcmin: Annotated[float, typer.Option(
-        help="Side of the pencil-beam sub-volumes, arcmin.")] = 10.0,
+        help="Side of the pencil-beam sub-volumes, arcmin.")] = 8.0,
     overlap: Annotated[float, typer.Option(
         help="Overlap of the shifted grids of sub-volumes, as a fraction of a side (0.5: "
              "every galaxy in 4 sub-volumes; 0.75: in 16).")] = 0.5,
@@ -40,7 +40,7 @@ def environment_sort(
     """SORT redshifts (Tejos+2018) for the catalogue's galaxies, sharded by sky tile, into
     redshift_estimate under a new version of NAME (method, settings, input fingerprint).
 
-    Example: galcat environment sort --cell-arcmin 10 --overlap 0.5 --wait
+    Example: galcat environment sort --cell-arcmin 8 --overlap 0.5 --wait
     """
     from galcat.models.environment.sort import SortParameters
     from galcat.workers.queue.specs import SortRedshifts
@@ -59,7 +59,7 @@ def environment_sort(
 def environment_measure(
     redshifts: Annotated[str | None, typer.Option(
         help="SORT or redshift-network version whose redshifts to use where a galaxy has no "
-             "z_spec (sort@1, environment@2); default: z_phot.")] = None,
+             "z_spec (sort@1, environment-z@2); default: z_phot.")] = None,
     where: WhereOption = None,
     radius_mpc_h: Annotated[float, typer.Option(
         help="Comoving radius of the cylinder, h⁻¹ Mpc.")] = 1.0,
@@ -67,7 +67,7 @@ def environment_measure(
         help="Half depth of the cylinder along the line of sight, km/s.")] = 1000.0,
     nth: Annotated[int, typer.Option(help="Which neighbour's distance to store.")] = 5,
     name: Annotated[str, typer.Option(
-        help="Registry name of the measure.")] = "environment-measure",
+        help="Registry name of the measure.")] = "environment",
     wait: WaitOption = False,
     local: LocalOption = False,
 ) -> None:

@@ -89,7 +89,7 @@ def infer_phases(
 @infer_app.command("environment")
 def infer_environment(
     model: Annotated[str, typer.Option(
-        help="Model reference: environment, environment@2.")] = "environment",
+        help="Model reference: environment-z, environment-z@2.")] = "environment-z",
     where: Annotated[str | None, typer.Option(
         help="SQL condition on galaxy rows (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the one draw stored per galaxy.")] = 0,
@@ -101,7 +101,7 @@ def infer_environment(
     """Redshifts (posterior median, σ and one draw) from a trained neighbour redshift
     network for galaxies without z_spec, sharded by sky tile, into redshift_estimate.
 
-    Example: galcat infer environment --model environment@latest --wait
+    Example: galcat infer environment --model environment-z@latest --wait
     """
     from galcat.workers.queue.specs import InferEnvironment
 

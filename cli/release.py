@@ -50,6 +50,17 @@ def release_morphology(tag: TagOption, out: OutOption, model: ModelOption = None
     _make("morphology", tag, out, model or [], where, format)
 
 
+@release_app.command("environment")
+def release_environment(tag: TagOption, out: OutOption, model: ModelOption = None,
+                        where: WhereOption = "", format: FormatOption = ALL_FORMATS) -> None:
+    """Write a frozen galaxy environment release (redshift used, cylinder counts, n-th
+    neighbour distances from one environment measure; join with morphology on galaxy_id).
+
+    Example: galcat release environment --tag ENV1 --out releases/ENV1 --model environment@1
+    """
+    _make("environment", tag, out, model or [], where, format)
+
+
 @release_app.command("export")
 def release_export(
     tag: Annotated[str, typer.Argument(help="Release tag.")], out: OutOption,

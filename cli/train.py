@@ -195,7 +195,7 @@ def train_environment(
     width: Annotated[int, typer.Option(help="Units of the network's hidden layers.")] = 64,
     max_arcmin: Annotated[float, typer.Option(
         help="Farthest neighbour the network reads, arcmin.")] = 10.0,
-    name: Annotated[str, typer.Option(help="Registry name of the model.")] = "environment",
+    name: Annotated[str, typer.Option(help="Registry name of the model.")] = "environment-z",
     wait: WaitOption = False,
     local: LocalOption = False,
 ) -> None:

@@ -94,7 +94,7 @@ def test_every_documented_example_runs_or_stops_with_one_line(
             "infer dla", "mock spectra", "mock galaxies", "evaluate dla-bound",
             "evaluate sersic", "evaluate morphology", "models list",
             "models export"} <= set(ran), outcomes
-    assert len(home) == sum(p.startswith(("train ", "infer ")) for p in ran)
+    assert len(home) == sum(p.startswith(("train ", "infer ", "environment ")) for p in ran)
     assert "no job 12" in str(outcomes["jobs show"])
     assert "DR12Q.fits" in str(outcomes["evaluate dla"])
     assert "no such file or folder" in str(outcomes["scan sersic"])

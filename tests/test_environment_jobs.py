@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from astropy.table import Table
 from typer.testing import CliRunner
 
 from galcat.catalog.db import Database
@@ -109,12 +110,23 @@ def test_sort_measure_learn_and_evaluate_on_a_mock_lightcone(
     assert [measures[int(i)].cylinder_count for i in galaxies.ids] == expected.tolist()
     assert all(measures[int(i)].nth_neighbour_mpc_h > 0 for i in galaxies.ids)
 
+    released = Path(galcat_env["GALCAT_HOME"]) / "ENV1"
+    result = runner.invoke(app, ["release", "environment", "--tag", "ENV1", "--out",
+                                 str(released), "--format", "fits,votable"])
+    assert result.exit_code == 0, result.output
+    table = Table.read(next(released.glob("*.fits")))
+    assert len(table) == len(galaxies)
+    by_id = dict(zip(table["galaxy_id"].tolist(), table["cylinder_count"].tolist(), strict=True))
+    assert [by_id[int(i)] for i in galaxies.ids] == expected.tolist()
+    np.testing.assert_allclose(np.asarray(table["z_env"]), z[np.argsort(galaxies.ids)])
+    assert "environment@1" in repr(table.meta)
+
     trained = run_locally(settings, TrainEnvironment(n=3000, field_deg=1.0, epochs=1,
                                                      width=8, batch_size=256), HANDLERS)
     assert trained.status().state == "done", trained.status().error
     inferred = run_locally(settings, InferEnvironment(tile_arcmin=20.0), HANDLERS)
     assert inferred.status().state == "done", inferred.status().error
-    learned = _estimates(db, "environment@1")
+    learned = _estimates(db, "environment-z@1")
     assert sorted(learned) == sorted(galaxies.ids.tolist())
     unc = galaxies.ids[~ref]
     assert all(learned[int(i)].z_err > 0 and learned[int(i)].z is not None for i in unc)
@@ -122,13 +134,13 @@ def test_sort_measure_learn_and_evaluate_on_a_mock_lightcone(
     out = Path(galcat_env["GALCAT_HOME"]) / "eval"
     result = runner.invoke(app, ["evaluate", "environment", "--truth",
                                  str(lightcone / "truth.fits"), "--redshifts", "sort@1",
-                                 "--redshifts", "environment@1", "--out", str(out)])
+                                 "--redshifts", "environment-z@1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("redshifts,sigma_nmad")
     names = [line.split(",")[0] for line in lines[1:]]
     assert names == ["true z", "photo-z", "sort@1 draw", "sort@1 median",
-                     "environment@1 draw", "environment@1 median"]
+                     "environment-z@1 draw", "environment-z@1 median"]
     true_row = lines[1].split(",")
     assert float(true_row[1]) == 0.0 and float(true_row[3]) == pytest.approx(1.0)
     assert (out / "xi_ratio.png").stat().st_size > 20_000

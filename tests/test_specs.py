@@ -56,7 +56,7 @@ EXAMPLES: list[JobSpec] = [
     TrainEnvironment(seed=2, n=5000, field_deg=2.0, z_min=0.3, z_max=0.9, sigma_z=0.05,
                      spec_fraction=0.2, epochs=2, batch_size=128, width=16, max_arcmin=8.0,
                      name="env-x"),
-    InferEnvironment(model="environment@1", where="z_phot < 1", seed=2, tile_arcmin=30.0),
+    InferEnvironment(model="environment-z@1", where="z_phot < 1", seed=2, tile_arcmin=30.0),
     RedshiftTile(row=3, column=4, size_arcmin=80.0, where="id > 2", seed=1),
     MeasureEnvironment(redshifts="sort@1", where="z_phot < 1", radius_mpc_h=2.0, dv_km_s=500.0,
                        nth=3, name="env-m"),
@@ -113,7 +113,7 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         for name, task, versions in (("dla", "dla", 3), ("sersic", "sersic", 1),
                                      ("morphology", "morphology", 2),
                                      ("morphology-tuned", "morphology", 1),
-                                     ("phases", "phases", 1), ("environment", "redshift", 1),
+                                     ("phases", "phases", 1), ("environment-z", "redshift", 1),
                                      ("sort", "sort", 1)):
             for _ in range(versions):
                 register(session, settings.artifacts_dir, name, task, weights, {}, None, None)

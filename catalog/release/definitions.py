@@ -236,7 +236,52 @@ MORPHOLOGY = CatalogueDef(
     ),
 )
 
-CATALOGUES: dict[str, CatalogueDef] = {c.name: c for c in (DLA, MORPHOLOGY)}
+ENVIRONMENT_GALAXIES = TableDef(
+    name="galaxies",
+    title="Galaxy environments",
+    description="One row per galaxy the pinned environment measure covered: the redshift "
+                "it used and the galaxy's local density.",
+    key=("galaxy_id",),
+    position_table="galaxy",
+    columns=(
+        _c("galaxy_id", "int64", "", "meta.id;meta.main", "galcat galaxy id (join key with "
+           "the morphology catalogue)"),
+        _c("survey", "str", "", "meta.dataset", "Survey the galaxy comes from"),
+        _c("object_id", "str", "", "meta.id.cross", "The survey's own identifier"),
+        _c("ra", "float64", "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS)"),
+        _c("dec", "float64", "deg", "pos.eq.dec;meta.main", "Declination (ICRS)"),
+        _c("z_spec", "float64", "", "src.redshift", "Spectroscopic redshift", nullable=True),
+        _c("z_phot", "float64", "", "src.redshift.phot", "Photometric redshift", nullable=True),
+        _c("z_phot_err", "float64", "", "stat.error;src.redshift.phot",
+           "1-sigma error of z_phot", nullable=True),
+        _c("z_env", "float64", "", "src.redshift",
+           "Redshift the environment was measured from: z_spec, else the pinned measure's "
+           "redshift version (SORT or network), else z_phot", nullable=True),
+        _c("cylinder_count", "int32", "", "phys.density;meta.number",
+           "Other galaxies in a cylinder around this one (radius and depth in the release's "
+           "provenance; Planck18 comoving)", nullable=True),
+        _c("nth_neighbour_mpc_h", "float64", "Mpc", "pos.distance",
+           "Comoving distance to the n-th nearest galaxy in redshift space, h^-1 Mpc (n in "
+           "the release's provenance)", nullable=True),
+    ),
+)
+
+ENVIRONMENT = CatalogueDef(
+    name="environment",
+    title="galcat galaxy environment catalogue",
+    tasks=("environment",),
+    tables=(ENVIRONMENT_GALAXIES,),
+    how_made=(
+        "The pinned environment measure (galcat environment measure) gives every galaxy it "
+        "covered a redshift — its spectroscopic one, else that of the redshift version named "
+        "in the measure's hyper-parameters (SORT, Tejos+2018, or the neighbour redshift "
+        "network), else its photo-z — and counts the other galaxies in a cylinder of the "
+        "recorded comoving radius and velocity depth, and the distance to the n-th neighbour. "
+        "Join with the morphology catalogue on galaxy_id.",
+    ),
+)
+
+CATALOGUES: dict[str, CatalogueDef] = {c.name: c for c in (DLA, MORPHOLOGY, ENVIRONMENT)}
 
 
 def catalogue(name: str) -> CatalogueDef:

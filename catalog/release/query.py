@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from galcat.catalog.release.definitions import CatalogueDef, TableDef, catalogue
 from galcat.catalog.schema import (
     DlaAbsorber,
+    EnvironmentMeasure,
     Galaxy,
     Image,
     Morphology,
@@ -39,6 +40,7 @@ WATERMARKED: dict[str, tuple[str, Any]] = {
     "sightline_search": ("dla", SightlineSearch),
     "morphology": ("morphology", Morphology),
     "sersic_fit": ("sersic", SersicFit),
+    "environment_measure": ("environment", EnvironmentMeasure),
 }
 """Prediction tables whose rows a release freezes: table -> (task, ORM class)."""
 
@@ -146,7 +148,8 @@ def watermarks(connection: sa.Connection, pins: dict[str, int]) -> dict[str, int
 
 def _inner(spec: Pinned, table: TableDef, positions: Any) -> sa.Select[Any]:
     builders = {("dla", "absorbers"): _dla_absorbers, ("dla", "sightlines"): _dla_sightlines,
-                ("morphology", "galaxies"): _morphology_galaxies}
+                ("morphology", "galaxies"): _morphology_galaxies,
+                ("environment", "galaxies"): _environment_galaxies}
     columns, from_, conditions, position = builders[(spec.catalogue, table.name)](
         spec, positions is not None)
     if positions is not None:
@@ -227,3 +230,17 @@ def _morphology_galaxies(spec: Pinned, few: bool) -> Built:
         "out_of_profile": out_of_profile,
     }
     return columns, from_, [m.c.id <= wm_m], g
+
+
+def _environment_galaxies(spec: Pinned, few: bool) -> Built:
+    g, sv, e = _t(Galaxy), _t(Survey), _t(EnvironmentMeasure)
+    columns = {
+        "galaxy_id": g.c.id, "survey": sv.c.name, "object_id": g.c.external_id,
+        "ra": g.c.ra_deg, "dec": g.c.dec_deg, "z_spec": g.c.z_spec, "z_phot": g.c.z_phot,
+        "z_phot_err": g.c.z_phot_err, "z_env": e.c.z_used,
+        "cylinder_count": e.c.cylinder_count, "nth_neighbour_mpc_h": e.c.nth_neighbour_mpc_h,
+    }
+    from_ = e.join(g, g.c.id == e.c.galaxy_id).join(sv, sv.c.id == g.c.survey_id)
+    conditions = [_pinned(e.c.model_version_id, spec.pins["environment"], few),
+                  e.c.id <= spec.watermarks.get("environment_measure", 0)]
+    return columns, from_, conditions, g

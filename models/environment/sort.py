@@ -34,7 +34,7 @@ class SortParameters:
     the fewest reference galaxies a sub-volume needs, the Gaussian smoothing of the
     reference dN/dz in units of (1 + z), and the seed of every draw."""
 
-    cell_arcmin: float = 10.0
+    cell_arcmin: float = 8.0
     overlap: float = 0.5
     min_reference: int = 5
     kernel_dz: float = 0.001

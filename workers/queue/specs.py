@@ -331,7 +331,7 @@ class SortRedshifts(JobSpec):
 
     where: str | None = None
     reference_where: str | None = None
-    cell_arcmin: float = 10.0
+    cell_arcmin: float = 8.0
     overlap: float = 0.5
     min_reference: int = option(5, shown="changed")
     kernel_dz: float = option(0.001, shown="changed")
@@ -358,7 +358,7 @@ class TrainEnvironment(JobSpec):
     batch_size: int = 512
     width: int = 64
     max_arcmin: float = 10.0
-    name: str = "environment"
+    name: str = "environment-z"
 
 
 @dataclass(frozen=True)
@@ -370,7 +370,7 @@ class InferEnvironment(JobSpec):
     verb: ClassVar[str | None] = "infer environment"
     model_field: ClassVar[str | None] = "model"
 
-    model: str = "environment"
+    model: str = "environment-z"
     where: str | None = None
     seed: int = 0
     tile_arcmin: float = option(80.0, shown="changed")
@@ -407,4 +407,4 @@ class MeasureEnvironment(JobSpec):
     radius_mpc_h: float = 1.0
     dv_km_s: float = 1000.0
     nth: int = 5
-    name: str = option("environment-measure", shown="changed")
+    name: str = option("environment", shown="changed")
