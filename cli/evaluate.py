@@ -200,7 +200,7 @@ def evaluate_environment(
     radius_mpc_h: Annotated[float, typer.Option(
         help="Cylinder radius of the density, h⁻¹ Mpc.")] = 1.0,
     dv_km_s: Annotated[float, typer.Option(help="Cylinder half depth, km/s.")] = 1000.0,
-    random_factor: Annotated[int, typer.Option(help="Randoms per galaxy for ξ(s).")] = 3,
+    random_factor: Annotated[int, typer.Option(help="Randoms per galaxy for ξ(s).")] = 2,
 ) -> None:
     """ξ(s) from true z, photo-z and each version's redshifts on a mock light-cone, as the
     ratio to the true ξ(s) (PNG), with per-galaxy accuracy and the rank correlation of each

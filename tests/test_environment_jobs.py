@@ -139,7 +139,7 @@ def test_sort_measure_learn_and_evaluate_on_a_mock_lightcone(
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("redshifts,sigma_nmad")
     names = [line.split(",")[0] for line in lines[1:]]
-    assert names == ["true z", "photo-z", "sort@1 draw", "sort@1 median",
+    assert names == ["true z", "photo-z", "references alone", "sort@1 draw", "sort@1 median",
                      "environment-z@1 draw", "environment-z@1 median"]
     true_row = lines[1].split(",")
     assert float(true_row[1]) == 0.0 and float(true_row[3]) == pytest.approx(1.0)

@@ -157,6 +157,16 @@ DLA_SIGHTLINES = TableDef(
     ),
 )
 
+_GALAXY_IDS = (
+    _c("galaxy_id", "int64", "", "meta.id;meta.main", "galcat galaxy id"),
+    _c("survey", "str", "", "meta.dataset", "Survey the galaxy comes from"),
+    _c("object_id", "str", "", "meta.id.cross", "The survey's own identifier"),
+    _c("ra", "float64", "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS)"),
+    _c("dec", "float64", "deg", "pos.eq.dec;meta.main", "Declination (ICRS)"),
+    _c("z_spec", "float64", "", "src.redshift", "Spectroscopic redshift", nullable=True),
+    _c("z_phot", "float64", "", "src.redshift.phot", "Photometric redshift", nullable=True),
+)
+
 MORPHOLOGY_GALAXIES = TableDef(
     name="galaxies",
     title="Galaxy morphologies and Sérsic structural parameters",
@@ -165,13 +175,7 @@ MORPHOLOGY_GALAXIES = TableDef(
     key=("galaxy_id",),
     position_table="galaxy",
     columns=(
-        _c("galaxy_id", "int64", "", "meta.id;meta.main", "galcat galaxy id"),
-        _c("survey", "str", "", "meta.dataset", "Survey the galaxy comes from"),
-        _c("object_id", "str", "", "meta.id.cross", "The survey's own identifier"),
-        _c("ra", "float64", "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS)"),
-        _c("dec", "float64", "deg", "pos.eq.dec;meta.main", "Declination (ICRS)"),
-        _c("z_spec", "float64", "", "src.redshift", "Spectroscopic redshift", nullable=True),
-        _c("z_phot", "float64", "", "src.redshift.phot", "Photometric redshift", nullable=True),
+        *_GALAXY_IDS,
         _c("log_mstar", "float64", "dex(solMass)", "phys.mass",
            "log10 of the stellar mass in solar masses", nullable=True),
         _c("image_id", "int64", "", "meta.id",
@@ -244,14 +248,7 @@ ENVIRONMENT_GALAXIES = TableDef(
     key=("galaxy_id",),
     position_table="galaxy",
     columns=(
-        _c("galaxy_id", "int64", "", "meta.id;meta.main", "galcat galaxy id (join key with "
-           "the morphology catalogue)"),
-        _c("survey", "str", "", "meta.dataset", "Survey the galaxy comes from"),
-        _c("object_id", "str", "", "meta.id.cross", "The survey's own identifier"),
-        _c("ra", "float64", "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS)"),
-        _c("dec", "float64", "deg", "pos.eq.dec;meta.main", "Declination (ICRS)"),
-        _c("z_spec", "float64", "", "src.redshift", "Spectroscopic redshift", nullable=True),
-        _c("z_phot", "float64", "", "src.redshift.phot", "Photometric redshift", nullable=True),
+        *_GALAXY_IDS,
         _c("z_phot_err", "float64", "", "stat.error;src.redshift.phot",
            "1-sigma error of z_phot", nullable=True),
         _c("z_env", "float64", "", "src.redshift",
