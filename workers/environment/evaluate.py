@@ -19,7 +19,6 @@ from galcat.catalog.schema import Galaxy
 from galcat.workers.environment.galaxies import GalaxyArrays, load_galaxies
 from galcat.workers.environment.measure import best_redshift, estimates
 
-
 XI_BIN_SLOP = 0.1
 """TreeCorr's bin slop for ξ(s): pairs within 10 % of a bin width of an edge may be binned
 approximately (with no angle slop), about twice as fast as exact counting."""
