@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .cosmology import DEFAULT_COSMOLOGY, sky_to_cartesian
+from galcat.models.environment.cosmology import DEFAULT_COSMOLOGY, sky_to_cartesian
 
 if TYPE_CHECKING:
     import treecorr

@@ -50,12 +50,15 @@ def hubble_distance_ratio(z: ArrayLike, cosmology: str = DEFAULT_COSMOLOGY) -> N
     return C_KM_S / (100.0 * np.asarray(cosmo.efunc(z)))
 
 
+def unit_vectors(ra_deg: ArrayLike, dec_deg: ArrayLike) -> NDArray[np.float64]:
+    """Unit vectors (N, 3) towards sky positions in degrees."""
+    ra = np.radians(np.asarray(ra_deg, dtype=float))
+    dec = np.radians(np.asarray(dec_deg, dtype=float))
+    cos_dec = np.cos(dec)
+    return np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1)
+
+
 def sky_to_cartesian(ra_deg: ArrayLike, dec_deg: ArrayLike, z: ArrayLike,
                      cosmology: str = DEFAULT_COSMOLOGY) -> NDArray[np.float64]:
     """Comoving Cartesian positions (N, 3) in h⁻¹ Mpc of sky positions at redshift ``z``."""
-    ra = np.radians(np.asarray(ra_deg, dtype=float))
-    dec = np.radians(np.asarray(dec_deg, dtype=float))
-    chi = comoving_distance(z, cosmology)
-    cos_dec = np.cos(dec)
-    return np.stack([chi * cos_dec * np.cos(ra), chi * cos_dec * np.sin(ra), chi * np.sin(dec)],
-                    axis=-1)
+    return comoving_distance(z, cosmology)[..., None] * unit_vectors(ra_deg, dec_deg)

@@ -49,8 +49,17 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import fft
 
-from .cosmology import C_KM_S, comoving_distance, hubble_distance_ratio, redshift_at_distance
-from .power_spectrum import cosmological_parameters, growth_rate, linear_power_spectrum
+from galcat.models.environment.cosmology import (
+    C_KM_S,
+    comoving_distance,
+    hubble_distance_ratio,
+    redshift_at_distance,
+)
+from galcat.models.environment.power_spectrum import (
+    cosmological_parameters,
+    growth_rate,
+    linear_power_spectrum,
+)
 
 __all__ = ["Lightcone", "LightconeSpec", "linear_power_spectrum", "make_lightcone"]
 

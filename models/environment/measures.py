@@ -20,7 +20,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from .cosmology import C_KM_S, DEFAULT_COSMOLOGY, comoving_distance, sky_to_cartesian
+from galcat.models.environment.cosmology import (
+    C_KM_S,
+    DEFAULT_COSMOLOGY,
+    comoving_distance,
+    sky_to_cartesian,
+    unit_vectors,
+)
 
 _CHUNK = 65_536
 """Most central galaxies whose candidate pairs are held in memory at once."""
@@ -47,7 +53,7 @@ def cylinder_counts(ra_deg: ArrayLike, dec_deg: ArrayLike, z: ArrayLike, *,
     order = np.flatnonzero(valid)
     order = order[np.argsort(redshift[order], kind="stable")]
     zs = redshift[order]
-    unit = _unit_vectors(ra[order], dec[order])
+    unit = unit_vectors(ra[order], dec[order])
     w = np.log1p(zs)
     with np.errstate(divide="ignore"):
         theta_max = radius_mpc_h / comoving_distance(zs, cosmology)
@@ -122,13 +128,6 @@ def _coordinates(ra_deg: ArrayLike, dec_deg: ArrayLike,
         raise ValueError(f"ra, dec and z differ in length: {ra.size}, {dec.size}, "
                          f"{redshift.size}")
     return ra, dec, redshift
-
-
-def _unit_vectors(ra_deg: NDArray[np.float64], dec_deg: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Unit vectors (N, 3) towards sky positions in degrees."""
-    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
-    cos_dec = np.cos(dec)
-    return np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1)
 
 
 def _chunk_stop(chord_max: NDArray[np.float64], start: int) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from galcat.models.environment.cosmology import comoving_distance
+from galcat.models.environment.cosmology import comoving_distance, unit_vectors
 
 REFERENCE_FEATURES = ("dz_over_sigma", "photo_z_likelihood", "log_sep_arcmin",
                       "log_sep_mpc_h", "refs_within_0.003", "refs_within_0.01",
@@ -65,14 +65,6 @@ class NeighbourFeatures:
         return {"reference": self.reference, "reference_z": self.reference_z,
                 "reference_mask": self.reference_mask, "photometric": self.photometric,
                 "photometric_mask": self.photometric_mask, "own": self.own}
-
-
-def unit_vectors(ra_deg: ArrayLike, dec_deg: ArrayLike) -> NDArray[np.float64]:
-    """Unit vectors (N, 3) of sky positions in degrees."""
-    ra = np.radians(np.asarray(ra_deg, dtype=float))
-    dec = np.radians(np.asarray(dec_deg, dtype=float))
-    cos_dec = np.cos(dec)
-    return np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1)
 
 
 def _nearest(tree: cKDTree, tree_rows: NDArray[np.int64], xyz: NDArray[np.float64],

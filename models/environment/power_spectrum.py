@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import integrate
 
-from .cosmology import DEFAULT_COSMOLOGY
+from galcat.models.environment.cosmology import DEFAULT_COSMOLOGY
 
 PLANCK18_N_S = 0.9665
 PLANCK18_SIGMA_8 = 0.8102
