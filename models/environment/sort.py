@@ -19,7 +19,8 @@ Reference galaxies keep their spectroscopic redshift.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -61,8 +62,11 @@ class SortParameters:
         m = self.shifts_per_axis
         return [(i / m, j / m) for i in range(m) for j in range(m)]
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> SortParameters:
+        """The parameters named in ``values`` (a job's settings or a version's
+        hyper-parameters; other keys are ignored), checked."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)

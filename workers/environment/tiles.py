@@ -65,15 +65,14 @@ def run_sort(ctx: JobContext, spec: SortRedshifts) -> None:
     """Register a SORT version over the selected galaxies and fan out its tiles."""
     from galcat.models.environment.sort import SortParameters
 
-    SortParameters(spec.cell_arcmin, spec.overlap, spec.min_reference, spec.kernel_dz,
-                   spec.seed)
+    definition = sort_definition(spec)
+    SortParameters.from_mapping(definition)
     galaxies = load_galaxies(ctx.db, spec.where, spec.reference_where)
     references = int(np.isfinite(galaxies.z_spec).sum())
     if len(galaxies) == 0 or references == 0:
         what = "no galaxies matched" if len(galaxies) == 0 else \
             "no galaxy has a reference (spectroscopic) redshift"
         raise ValueError(f"SORT needs galaxies and references: {what}")
-    definition = sort_definition(spec)
     tiles = tiles_of(galaxies, spec.cell_arcmin * spec.tile_cells)
     with ctx.db.session() as session:
         ctx.hold(session)
@@ -115,9 +114,7 @@ def sort_tile(settings: Any, version: ModelVersion, galaxies: GalaxyArrays,
     """SORT over the tile and its margin; answers for the tile's own galaxies."""
     from galcat.models.environment.sort import SortParameters, sort_redshifts
 
-    h = version.hyperparameters
-    params = SortParameters(h["cell_arcmin"], h["overlap"], h["min_reference"],
-                            h["kernel_dz"], h["seed"])
+    params = SortParameters.from_mapping(version.hyperparameters)
     result = sort_redshifts(galaxies.ra_deg, galaxies.dec_deg, galaxies.z_phot,
                             galaxies.z_spec, params, ids=galaxies.ids)
     own = tile.contains(galaxies)
