@@ -127,15 +127,18 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port (0 = any free port).")] = 8000,
     files: Annotated[list[Path] | None, typer.Option(
         "--files", help="Extra folder holding release files (repeatable).")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="uvicorn worker processes (each with its own connections).")] = 1,
 ) -> None:
-    """Serve cone search (IVOA SCS), release listings, downloads and pages, read-only.
+    """Serve TAP (ADQL), cone search (IVOA SCS), release listings, downloads and pages,
+    read-only.
 
     Example: galcat serve --port 8000 --files /data/releases  (then open http://127.0.0.1:8000/)
     """
     from galcat.catalog.service import run_service
     from galcat.catalog.settings import load_settings
 
-    run_service(load_settings(), host, port, files or [])
+    run_service(load_settings(), host, port, files or [], workers)
 
 
 def _make(catalogue: str, tag: str, out: Path, models: list[str], where: str,

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from service_fixtures import service  # noqa: F401 (the running-service fixture)
 
 from galcat.catalog import migrate
 from galcat.catalog.db import Database, forget_databases

@@ -11,74 +11,27 @@ import json
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from email.message import Message
 
 import pytest
 import pyvo
 import sqlalchemy as sa
 from astropy.io import votable
 from pyvo.dal.exceptions import DALQueryError
+from service_fixtures import Running, drop_role
 
-from bench.fixtures.synthetic import Sample, sample_catalogue
 from galcat.catalog.access import ensure_readonly_role, role_url, service_engine
 from galcat.catalog.db import Database
-from galcat.catalog.release import ReleaseRecord, make_release
 from galcat.catalog.schema import Galaxy
-from galcat.catalog.service import make_server, serve_in_thread
 from galcat.catalog.sky import cone
 
 
-@dataclass
-class Running:
-    base: str
-    db: Database
-    sample: Sample
-    morphology: ReleaseRecord
-    dla: ReleaseRecord
-    files: Path
-    role: str | None
-
-
-def _drop_role(db: Database, role: str) -> None:
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP OWNED BY {role}")
-        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
-
-
-@pytest.fixture
-def service(db: Database, tmp_path: Path) -> Iterator[Running]:
-    sample = sample_catalogue(db)
-    files = tmp_path / "files"
-    morphology = make_release(db, "morphology", "DR1", files / "DR1",
-                              models=[sample.references["morphology-old"]])  # every galaxy
-    dla = make_release(db, "dla", "DLA1", files / "DLA1", formats="csv")
-    role = f"galcat_reader_{uuid.uuid4().hex[:8]}" if db.dialect == "postgresql" else None
-    if role:
-        assert ensure_readonly_role(db, role) == role
-    server = make_server(db, port=0, role=role or "galcat_reader", quiet=True)
-    if role:
-        assert server.service.engine.url.username == role
-    serve_in_thread(server)
-    try:
-        yield Running(f"http://127.0.0.1:{server.server_port}", db, sample, morphology, dla,
-                      files, role)
-    finally:
-        server.shutdown()
-        server.server_close()
-        if server.service.engine is not db.readonly_engine:
-            server.service.engine.dispose()
-        if role:
-            _drop_role(db, role)
-
-
-def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str) -> tuple[int, Message, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 CONES = [(150.0, 2.0, 0.3), (149.2, 1.1, 0.5), (150.9, 2.9, 0.2), (150.5, 2.5, 1e-4)]
@@ -222,4 +175,4 @@ def test_the_service_cannot_write(db: Database) -> None:
         plain.dispose()
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE later_table")
-        _drop_role(db, role)
+        drop_role(db, role)

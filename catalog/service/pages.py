@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from html import escape
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from galcat.catalog.release.build import ReleaseRecord
 from galcat.catalog.release.definitions import CATALOGUES, TableDef, catalogue
 from galcat.catalog.release.query import CHUNK_ROWS, iter_chunks, select_rows
+from galcat.catalog.tap.tables import tap_tables
 
 STYLE = ("body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;"
@@ -35,7 +37,9 @@ def index_page(releases: list[ReleaseRecord]) -> bytes:
         f"<td>{escape(r.catalogue)}</td><td>{escape(r.created_at)}</td>"
         f"<td>{r.row_count}</td><td>{escape(', '.join(m.reference for m in r.models))}</td>"
         "</tr>" for r in reversed(releases))
-    body = (f"<h2>Catalogues</h2><ul>{items}</ul><h2>Releases</h2>"
+    body = (f"<h2>Catalogues</h2><ul>{items}</ul>"
+            "<p>ADQL over TAP: <a href=\"/tap\">/tap</a> (pyvo, TOPCAT). API reference: "
+            "<a href=\"/api\">/api</a>.</p><h2>Releases</h2>"
             "<table><tr><th>tag</th><th>catalogue</th><th>created (UTC)</th><th>rows</th>"
             f"<th>models</th></tr>{rows}</table>"
             "<p>Machine-readable listing: <a href=\"/releases\">/releases</a> (JSON).</p>")
@@ -123,3 +127,52 @@ def sky_png(counts: np.ndarray, title: str) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def tap_page(base: str, dialect: str) -> bytes:
+    """The TAP service: endpoints, tables, and copy-paste snippets."""
+    tables = "".join(
+        f"<tr><td><code>{escape(t.qualified)}</code></td><td>{escape(t.description)}</td></tr>"
+        for t in tap_tables().values())
+    example = "SELECT TOP 10 * FROM dla.absorbers WHERE log_nhi > 20.3 ORDER BY log_nhi DESC"
+    geometry = ("PostgreSQL with pg_sphere: every ADQL 2.0 geometry function, on the sky "
+                "index." if dialect == "postgresql" else
+                "This service runs on the embedded SQLite catalogue: ADQL geometry is POINT, "
+                "CIRCLE, CONTAINS and DISTANCE, evaluated row by row (no sky index); BOX, "
+                "POLYGON and INTERSECTS need PostgreSQL with pg_sphere.")
+    body = (
+        f"<p>IVOA TAP 1.1 at <code>{escape(base)}</code>. The tables hold the newest "
+        f"release of each catalogue.</p><p>{escape(geometry)}</p>"
+        "<ul><li><a href=\"/tap/tables\">tables</a> (VOSI)</li>"
+        "<li><a href=\"/tap/capabilities\">capabilities</a></li>"
+        "<li><a href=\"/tap/availability\">availability</a></li>"
+        f"<li><code>/tap/sync?LANG=ADQL&amp;QUERY=…</code>: "
+        f"<a href=\"/tap/sync?LANG=ADQL&amp;QUERY={quote(example)}\">an example</a></li></ul>"
+        "<h2>From Python (pyvo)</h2>"
+        f"<pre>import pyvo\ntap = pyvo.dal.TAPService({escape(repr(base))})\n"
+        f"table = tap.search({escape(repr(example))}).to_table()</pre>"
+        "<h2>From TOPCAT</h2><p>VO &#8594; Table Access Protocol (TAP) Query; paste "
+        f"<code>{escape(base)}</code> as the TAP URL.</p>"
+        f"<h2>Tables</h2><table><tr><th>table</th><th>what</th></tr>{tables}</table>")
+    return page("galcat TAP service", body)
+
+
+def api_page(openapi: dict[str, Any]) -> bytes:
+    """The API reference: every route with its summary, description and parameters."""
+    sections = []
+    for path, methods in openapi.get("paths", {}).items():
+        for method, operation in methods.items():
+            parameters = "".join(
+                f"<tr><td><code>{escape(p['name'])}</code></td><td>{escape(p['in'])}</td>"
+                f"<td>{'yes' if p.get('required') else ''}</td>"
+                f"<td>{escape(p.get('description', ''))}</td></tr>"
+                for p in operation.get("parameters", []))
+            table = ("<table><tr><th>parameter</th><th>in</th><th>required</th><th>meaning"
+                     f"</th></tr>{parameters}</table>" if parameters else "")
+            sections.append(
+                f"<h2><code>{escape(method.upper())} {escape(path)}</code></h2>"
+                f"<p><b>{escape(operation.get('summary', ''))}</b></p>"
+                f"<p>{escape(operation.get('description', ''))}</p>{table}")
+    intro = ("<p>Generated from the service's OpenAPI document, "
+             "<a href=\"/openapi.json\">/openapi.json</a>.</p>")
+    return page(f"{openapi.get('info', {}).get('title', 'galcat')}: API", intro + "".join(sections))
