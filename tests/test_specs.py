@@ -27,6 +27,7 @@ from galcat.workers.queue.specs import (
     RedshiftTile,
     SortRedshifts,
     SpecError,
+    TapQuery,
     TrainDla,
     TrainEnvironment,
     TrainMorphology,
@@ -60,6 +61,8 @@ EXAMPLES: list[JobSpec] = [
     RedshiftTile(row=3, column=4, size_arcmin=80.0, where="id > 2", seed=1),
     MeasureEnvironment(redshifts="sort@1", where="z_phot < 1", radius_mpc_h=2.0, dv_km_s=500.0,
                        nth=3, name="env-m"),
+    TapQuery(query="SELECT TOP 3 * FROM dla.absorbers", maxrec=10, format="csv",
+             execution_s=30.0, retention_days=1.0),
 ]
 
 

@@ -41,6 +41,7 @@ from galcat.workers.queue.specs import (
     MeasureEnvironment,
     RedshiftTile,
     SortRedshifts,
+    TapQuery,
     TrainDla,
     TrainEnvironment,
     TrainMorphology,
@@ -49,6 +50,7 @@ from galcat.workers.queue.specs import (
 )
 from galcat.workers.simulation.inference import PHASES_TASK
 from galcat.workers.simulation.training import train_phases
+from galcat.workers.tap_query import run_tap_query
 
 INFERENCE_TASKS: dict[str, InferenceTask] = {
     "dla": DLA_TASK, "sersic": SERSIC_TASK, "morphology": MORPHOLOGY_TASK,
@@ -82,6 +84,7 @@ def handlers(extra_kinds: Sequence[JobKind] = (),
         *(JobKind(spec, partial(fan_out, INFERENCE_TASKS[spec.task])) for spec in INFERENCE_KINDS),
         JobKind(InferShard, partial(run_shard, tasks)),
         *ENVIRONMENT_KINDS,
+        JobKind(TapQuery, run_tap_query),
         *extra_kinds,
     ])
 

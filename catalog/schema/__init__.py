@@ -16,7 +16,18 @@ from galcat.catalog.schema.sky_objects import Galaxy, Sightline, Survey
 
 metadata = Base.metadata
 
+SERVER_OPTIONAL_INDEXES = frozenset({"ix_galaxy_sky_spoint", "ix_sightline_sky_spoint"})
+"""Indexes migration 0008 creates only where the PostgreSQL server has pg_sphere; the
+ORM does not declare them (SQLite, or a server without pg_sphere, has none)."""
+
+
+def compared_by_autogenerate(obj: object, name: str | None, type_: str, reflected: bool,
+                             compare_to: object) -> bool:
+    """Alembic ``include_object``: everything but ``SERVER_OPTIONAL_INDEXES``."""
+    return not (type_ == "index" and name in SERVER_OPTIONAL_INDEXES)
+
 __all__ = [
+    "SERVER_OPTIONAL_INDEXES",
     "Base",
     "Camera",
     "DlaAbsorber",
@@ -40,5 +51,6 @@ __all__ = [
     "Spectrum",
     "SpectrumPixels",
     "Survey",
+    "compared_by_autogenerate",
     "metadata",
 ]

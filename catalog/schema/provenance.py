@@ -58,7 +58,10 @@ class ModelVersion(Base):
 
 
 class Job(Base):
-    """One queued unit of work; the job table is the truth, the broker a doorbell."""
+    """One queued unit of work; the job table is the truth, the broker a doorbell.
+
+    A ``held`` job is written but not yet queued (an IVOA UWS job in phase PENDING);
+    ``release`` queues it."""
 
     __tablename__ = "job"
 
@@ -88,7 +91,7 @@ class Job(Base):
     __table_args__ = (
         sa.Index("ix_job_state_heartbeat", "state", "heartbeat_at"),
         sa.CheckConstraint(
-            "state IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="state"
+            "state IN ('held', 'queued', 'running', 'done', 'failed', 'cancelled')", name="state"
         ),
     )
 

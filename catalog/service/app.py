@@ -24,17 +24,20 @@ from galcat.catalog.release.votable import error_document
 from galcat.catalog.service.routes import files, pages, scs, tap
 from galcat.catalog.service.routes.common import VOTABLE_TYPE
 from galcat.catalog.service.state import NotFound, Service
+from galcat.catalog.tap.uws import TapJobs
 
 INTERNAL = "internal error: the service log has the details"
 
 
-def create_app(service: Service) -> FastAPI:
-    """The service's ASGI app over ``service`` (engine, folders, caches)."""
+def create_app(service: Service, tap_jobs: TapJobs | None = None) -> FastAPI:
+    """The service's ASGI app over ``service`` (engine, folders, caches); ``tap_jobs``
+    creates and changes asynchronous TAP jobs (without it, ``/tap/async`` says so)."""
     app = FastAPI(title="galcat public catalogues", version=__version__,
                   description="Read-only access to galcat's frozen catalogue releases: "
                               "IVOA cone search and TAP, pages, checksummed downloads.",
                   docs_url=None, redoc_url=None)
     app.state.service = service
+    app.state.tap_jobs = tap_jobs
     for router in (pages.router, files.router, scs.router, tap.router):
         app.include_router(router)
     app.add_exception_handler(NotFound, _not_found)

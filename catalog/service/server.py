@@ -16,6 +16,7 @@ from galcat.catalog.db import Database, get_database
 from galcat.catalog.service.app import create_app
 from galcat.catalog.service.state import Service
 from galcat.catalog.settings import Settings, load_settings
+from galcat.catalog.tap.uws import TapJobs
 
 FILES_VARIABLE = "GALCAT_SERVICE_FILES"
 """Extra release-file folders for worker processes (``os.pathsep``-separated)."""
@@ -25,14 +26,15 @@ class ServiceServer:
     """uvicorn on a socket bound at construction (``port=0``: any free port, see
     ``server_port``); ``serve_forever`` blocks until ``shutdown``."""
 
-    def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 0,
+                 tap_jobs: TapJobs | None = None) -> None:
         self.service = service
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))
         self.socket.listen(2048)
-        config = uvicorn.Config(create_app(service), log_level="warning" if service.quiet
+        config = uvicorn.Config(create_app(service, tap_jobs), log_level="warning" if service.quiet
                                 else "info", access_log=not service.quiet, lifespan="off",
                                 timeout_graceful_shutdown=5)
         self.uvicorn = uvicorn.Server(config)
@@ -66,9 +68,10 @@ def make_service(db: Database, folders: Sequence[Path] = (), role: str = "galcat
 
 def make_server(db: Database, host: str = "127.0.0.1", port: int = 0,
                 folders: Sequence[Path] = (), role: str = "galcat_reader",
-                quiet: bool = False) -> ServiceServer:
-    """A bound, not yet serving, server (``port=0``: any free port, see ``server_port``)."""
-    return ServiceServer(make_service(db, folders, role, quiet), host, port)
+                quiet: bool = False, tap_jobs: TapJobs | None = None) -> ServiceServer:
+    """A bound, not yet serving, server (``port=0``: any free port, see ``server_port``);
+    ``tap_jobs`` runs asynchronous TAP queries."""
+    return ServiceServer(make_service(db, folders, role, quiet), host, port, tap_jobs)
 
 
 def serve_in_thread(server: ServiceServer) -> threading.Thread:

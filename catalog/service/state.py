@@ -17,6 +17,7 @@ from galcat.catalog.release.definitions import CATALOGUES
 from galcat.catalog.schema import Release
 from galcat.catalog.service import pages
 from galcat.catalog.service.scs import ConeStatements
+from galcat.catalog.tap.query import newest_release_tags
 
 
 class NotFound(Exception):
@@ -83,14 +84,10 @@ class Service:
         return self.release(tag)
 
     def newest_releases(self) -> dict[str, ReleaseRecord]:
-        """The newest release of each catalogue that has one (one query)."""
-        newest = sa.select(Release.catalog, sa.func.max(Release.id).label("id")) \
-            .group_by(Release.catalog).subquery()
+        """The newest release of each catalogue that has one."""
         with self.engine.connect() as connection:
-            found = connection.execute(
-                sa.select(Release.catalog, Release.tag)
-                .join(newest, newest.c.id == Release.id)).all()
-        return {catalogue: self.release(tag) for catalogue, tag in found}
+            found = newest_release_tags(connection)
+        return {catalogue: self.release(tag) for catalogue, tag in found.items()}
 
     def releases(self) -> list[ReleaseRecord]:
         """Every release, oldest first."""

@@ -90,13 +90,16 @@ class JobHandle:
         return cancel(self.settings, self.id)
 
 
-def create_job(settings: Settings, spec: JobSpec, max_attempts: int = 3) -> int:
-    """Write ``spec`` as a queued job row (its model reference resolved) and commit it."""
+def create_job(settings: Settings, spec: JobSpec, max_attempts: int = 3,
+               held: bool = False) -> int:
+    """Write ``spec`` as a queued (or ``held``) job row, its model reference resolved, and
+    commit it."""
     db = get_database(settings)
     with db.session() as session:
         reference = spec.model_reference
         version_id = resolve(session, reference).id if reference else None
-        job = Job(kind=spec.kind, queue=spec.queue, state="queued", parameters=spec.to_params(),
+        job = Job(kind=spec.kind, queue=spec.queue, state="held" if held else "queued",
+                  parameters=spec.to_params(),
                   model_version_id=version_id, max_attempts=max_attempts, created_at=utcnow())
         session.add(job)
         session.flush()
@@ -108,6 +111,21 @@ def submit(spec: JobSpec, settings: Settings | None = None, max_attempts: int = 
     settings = settings or load_settings()
     job_id = create_job(settings, spec, max_attempts)
     ring(settings, get_database(settings), [(job_id, spec.queue)])
+    return JobHandle(job_id, settings)
+
+
+def release(settings: Settings, job_id: int) -> JobHandle:
+    """Queue a held job and ring the broker; a job already past ``held`` is left alone."""
+    db = get_database(settings)
+    with db.session() as session:
+        found = session.execute(sa.select(JOB.c.state, JOB.c.queue)
+                                .where(JOB.c.id == job_id)).first()
+        if found is None:
+            raise JobError(f"no job {job_id}")
+        moved = session.execute(sa.update(JOB).where(JOB.c.id == job_id, JOB.c.state == "held")
+                                .values(state="queued")).rowcount  # type: ignore[attr-defined]
+    if moved:
+        ring(settings, db, [(job_id, found.queue)])
     return JobHandle(job_id, settings)
 
 
@@ -153,7 +171,7 @@ def cancel(settings: Settings | None, job_id: int) -> JobStatus:
             raise JobError(f"job {job_id} is already {state}")
         session.execute(sa.update(JOB).where(
             sa.or_(JOB.c.id == job_id, JOB.c.parent_id == job_id),
-            JOB.c.state.in_(("queued", "running"))
+            JOB.c.state.in_(("held", "queued", "running"))
         ).values(state="cancelled", finished_at=utcnow(), message="cancelled"))
     return job_status(db, job_id)
 

@@ -408,3 +408,19 @@ class MeasureEnvironment(JobSpec):
     dv_km_s: float = 1000.0
     nth: int = 5
     name: str = option("environment", shown="changed")
+
+
+@dataclass(frozen=True)
+class TapQuery(JobSpec):
+    """An asynchronous TAP query (ADQL), answered into a file the service serves."""
+
+    kind: ClassVar[str] = "tap_query"
+    queue: ClassVar[str] = "cpu"
+
+    query: str
+    maxrec: int = 100_000
+    format: str = "votable"
+    execution_s: float = 600.0
+    """Longest the query may run, seconds (UWS executionDuration)."""
+    retention_days: float = 7.0
+    """How long the answer is kept (UWS destruction time = creation + this)."""

@@ -1,4 +1,5 @@
-"""IVOA TAP 1.1 routes: ``/tap/sync`` (ADQL), and VOSI ``tables``, ``capabilities`` and
+"""IVOA TAP 1.1 routes: ``/tap/sync`` and ``/tap/async`` (ADQL; asynchronous queries are
+UWS jobs run by the workers), and VOSI ``tables``, ``capabilities`` and
 ``availability``. Parameter names are case-insensitive (DALI); an error is a VOTable
 error document with HTTP 400."""
 
@@ -6,21 +7,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 
 from galcat.catalog.release.votable import error_document
 from galcat.catalog.service import pages
 from galcat.catalog.service.routes.common import VOTABLE_TYPE, ServiceDep
-from galcat.catalog.service.state import Service
+from galcat.catalog.service.state import NotFound, Service
 from galcat.catalog.tap import vosi
-from galcat.catalog.tap.adql import AdqlError, translate
-from galcat.catalog.tap.output import Format, FormatError, parse_format, write_answer
-from galcat.catalog.tap.run import TapQueryError, result_columns, run_query, with_tables
-from galcat.catalog.tap.tables import tap_tables
+from galcat.catalog.tap.output import Format, parse_format
+from galcat.catalog.tap.query import TAP_ERRORS, answer_adql
+from galcat.catalog.tap.uws import (
+    TapJobs,
+    UwsJob,
+    job_document,
+    job_list,
+    load_job,
+    recent_jobs,
+    results_document,
+)
 
 router = APIRouter(prefix="/tap", tags=["TAP"])
 XML_TYPE = "text/xml; charset=utf-8"
@@ -62,15 +77,133 @@ def tap_root(request: Request, service: ServiceDep) -> HTMLResponse:
 async def sync(request: Request, service: ServiceDep) -> Response:
     """TAP 1.1 synchronous query: ``QUERY`` in ADQL over the newest releases, e.g.
     ``/tap/sync?LANG=ADQL&QUERY=SELECT TOP 5 * FROM dla.absorbers``."""
-    items = list(request.query_params.multi_items())
-    if request.method == "POST":
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind == "multipart/form-data":
-            return _error("multipart requests (UPLOAD) are not supported: send the "
-                          "parameters form-encoded")
-        items += parse_qsl((await request.body()).decode("utf-8", "replace"),
-                           keep_blank_values=True)
+    items = await _parameters(request)
+    if items is None:
+        return _error(MULTIPART)
     return await run_in_threadpool(answer, service, items)
+
+
+@router.get("/async", summary="Asynchronous queries (UWS job list)", response_class=Response,
+            responses={200: {"content": {"text/xml": {}}}})
+def async_jobs(request: Request, service: ServiceDep) -> Response:
+    """The newest asynchronous TAP jobs, with their phases."""
+    with service.engine.connect() as connection:
+        jobs = recent_jobs(connection)
+    return Response(job_list(jobs, _async_base(request)), media_type=XML_TYPE)
+
+
+@router.post("/async", summary="Create an asynchronous query", response_class=Response,
+             openapi_extra={"parameters": SYNC_PARAMETERS},
+             responses={303: {"description": "The new job's URL"}})
+async def create_async(request: Request, service: ServiceDep) -> Response:
+    """A UWS job for ``QUERY`` (phase PENDING; QUEUED at once with ``PHASE=RUN``), run by
+    a galcat worker; answered with a redirect to the job."""
+    items = await _parameters(request)
+    if items is None:
+        return _error(MULTIPART)
+    jobs = _jobs(request)
+    if jobs is None:
+        return _error(NO_QUEUE, 503)
+    try:
+        tap = parse_request([(k, v) for k, v in items if k.upper() != "PHASE"])
+    except (TapParameterError, *TAP_ERRORS) as exc:
+        return _error(str(exc))
+    run = any(k.upper() == "PHASE" and v.upper() == "RUN" for k, v in items)
+    job_id = await run_in_threadpool(jobs.create, tap.query, tap.maxrec, tap.format.name, run)
+    return RedirectResponse(f"{_async_base(request)}/{job_id}", status_code=303)
+
+
+@router.get("/async/{job_id}", summary="An asynchronous query (UWS job)",
+            response_class=Response, responses={200: {"content": {"text/xml": {}}}})
+def async_job(job_id: int, request: Request, service: ServiceDep) -> Response:
+    """The UWS job document: phase, times, parameters, results or error."""
+    return Response(job_document(_job(service, job_id), _async_base(request)),
+                    media_type=XML_TYPE)
+
+
+@router.api_route("/async/{job_id}", methods=["DELETE", "POST"], summary="Delete a job",
+                  response_class=Response, responses={303: {"description": "The job list"}})
+async def delete_job(job_id: int, request: Request, service: ServiceDep) -> Response:
+    """``DELETE``, or ``POST`` with ``ACTION=DELETE``: abort the job and drop its answer."""
+    items = await _parameters(request) or []
+    if request.method == "POST" and not any(
+            k.upper() == "ACTION" and v.upper() == "DELETE" for k, v in items):
+        return _error("POST to a job takes ACTION=DELETE; the phase is set at /phase")
+    _job(service, job_id)
+    jobs = _jobs(request)
+    if jobs is None:
+        return _error(NO_QUEUE, 503)
+    await run_in_threadpool(jobs.delete, job_id)
+    return RedirectResponse(_async_base(request), status_code=303)
+
+
+@router.get("/async/{job_id}/phase", summary="A job's phase", response_class=PlainTextResponse)
+def job_phase(job_id: int, service: ServiceDep) -> PlainTextResponse:
+    """PENDING, QUEUED, EXECUTING, COMPLETED, ERROR or ABORTED."""
+    return PlainTextResponse(_job(service, job_id).phase)
+
+
+@router.post("/async/{job_id}/phase", summary="Run or abort a job", response_class=Response,
+             responses={303: {"description": "The job"}})
+async def set_phase(job_id: int, request: Request, service: ServiceDep) -> Response:
+    """``PHASE=RUN`` queues a pending job; ``PHASE=ABORT`` stops it."""
+    items = await _parameters(request) or []
+    phase = next((v.upper() for k, v in items if k.upper() == "PHASE"), "")
+    _job(service, job_id)
+    jobs = _jobs(request)
+    if jobs is None:
+        return _error(NO_QUEUE, 503)
+    if phase == "RUN":
+        await run_in_threadpool(jobs.run, job_id)
+    elif phase == "ABORT":
+        await run_in_threadpool(jobs.abort, job_id)
+    else:
+        return _error(f"PHASE={phase or '(none)'}: send PHASE=RUN or PHASE=ABORT")
+    return RedirectResponse(f"{_async_base(request)}/{job_id}", status_code=303)
+
+
+@router.get("/async/{job_id}/results", summary="A job's results (UWS)",
+            response_class=Response, responses={200: {"content": {"text/xml": {}}}})
+def job_results(job_id: int, request: Request, service: ServiceDep) -> Response:
+    """The result list: one ``result`` once the job completed."""
+    return Response(results_document(_job(service, job_id), _async_base(request)),
+                    media_type=XML_TYPE)
+
+
+@router.get("/async/{job_id}/results/result", summary="A job's answer",
+            response_class=FileResponse)
+def job_result(job_id: int, service: ServiceDep) -> FileResponse:
+    """The answer file, in the format the query asked for."""
+    job = _job(service, job_id)
+    if job.phase != "COMPLETED" or not job.result:
+        raise NotFound(f"TAP job {job_id} is {job.phase}: its answer is there once it is "
+                       "COMPLETED")
+    path = Path(str(job.result["file"]))
+    if not path.is_file():
+        raise NotFound(f"the answer of TAP job {job_id} was deleted; run the query again")
+    return FileResponse(path, media_type=str(job.result["media_type"]))
+
+
+@router.get("/async/{job_id}/error", summary="A job's error (VOTable)", response_class=Response)
+def job_error(job_id: int, service: ServiceDep) -> Response:
+    """The error document of a job in phase ERROR."""
+    job = _job(service, job_id)
+    if job.phase != "ERROR":
+        raise NotFound(f"TAP job {job_id} is {job.phase}, not ERROR")
+    return Response(error_document(job.error_summary), media_type=VOTABLE_TYPE)
+
+
+@router.get("/async/{job_id}/{field}", summary="One field of a job (UWS)",
+            response_class=PlainTextResponse)
+def job_field(job_id: int, field: str, service: ServiceDep) -> PlainTextResponse:
+    """``executionduration``, ``destruction``, ``quote``, ``owner`` or ``parameters``."""
+    job = _job(service, job_id)
+    values = {"executionduration": str(job.execution_s),
+              "destruction": job_document(job, "").decode().split("<uws:destruction>")[1]
+              .split("<")[0], "quote": "", "owner": ""}
+    if field not in values:
+        raise NotFound(f"a UWS job has no {field!r}: see /tap/async/{job_id}")
+    return PlainTextResponse(values[field])
 
 
 @router.get("/tables", summary="VOSI tables", response_class=Response,
@@ -105,21 +238,12 @@ def answer(service: Service, items: Sequence[tuple[str, str]]) -> Response:
     """Run one synchronous TAP request given as (name, value) pairs."""
     try:
         request = parse_request(items)
-        known = tap_tables()
-        translated = translate(request.query, service.dialect, known)
-        releases = service.newest_releases()
-        sql = with_tables(translated, releases, service.engine)
-        result = run_query(service.engine, sql, request.maxrec, service.query_timeout_s)
-        columns = result_columns(translated, result, known)
-        used = sorted({t.catalogue for t in translated.tables if t.catalogue})
-        infos = [("QUERY", request.query), *((f"release_{c}", releases[c].tag)
-                                              for c in used if c in releases)]
-        body = write_answer(request.format, columns, result.rows, infos,
-                            f"galcat TAP: {request.query}", result.overflow)
-    except (TapParameterError, AdqlError, FormatError, TapQueryError) as exc:
+        found = answer_adql(service.engine, request.query, request.maxrec, request.format,
+                            service.query_timeout_s, service.newest_releases())
+    except (TapParameterError, *TAP_ERRORS) as exc:
         return _error(str(exc))
     headers = {"Content-Disposition": f'inline; filename="result.{request.format.suffix}"'}
-    return Response(body, media_type=request.format.media_type, headers=headers)
+    return Response(found.body, media_type=request.format.media_type, headers=headers)
 
 
 def parse_request(items: Sequence[tuple[str, str]]) -> TapRequest:
@@ -150,5 +274,43 @@ def parse_request(items: Sequence[tuple[str, str]]) -> TapRequest:
     return TapRequest(params["QUERY"], maxrec, fmt)
 
 
-def _error(message: str) -> Response:
-    return Response(error_document(message), status_code=400, media_type=VOTABLE_TYPE)
+MULTIPART = ("multipart requests (UPLOAD) are not supported: send the parameters "
+             "form-encoded")
+
+
+async def _parameters(request: Request) -> list[tuple[str, str]] | None:
+    """The query string's and a form-encoded body's (name, value) pairs; None for a
+    multipart body."""
+    items = list(request.query_params.multi_items())
+    if request.method in ("POST", "DELETE"):
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "multipart/form-data":
+            return None
+        items += parse_qsl((await request.body()).decode("utf-8", "replace"),
+                           keep_blank_values=True)
+    return items
+
+
+def _async_base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/tap/async"
+
+
+def _job(service: Service, job_id: int) -> UwsJob:
+    with service.engine.connect() as connection:
+        job = load_job(connection, job_id)
+    if job is None:
+        raise NotFound(f"no TAP job {job_id}: see /tap/async")
+    return job
+
+
+def _jobs(request: Request) -> TapJobs | None:
+    jobs: TapJobs | None = getattr(request.app.state, "tap_jobs", None)
+    return jobs
+
+
+NO_QUEUE = ("asynchronous queries need galcat's workers: this service was started without "
+            "a job queue; use /tap/sync")
+
+
+def _error(message: str, status: int = 400) -> Response:
+    return Response(error_document(message), status_code=status, media_type=VOTABLE_TYPE)

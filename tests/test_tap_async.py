@@ -1,0 +1,60 @@
+"""Asynchronous TAP on real workers, on SQLite with the embedded broker and on
+PostgreSQL with Redis, driven by pyvo: a query is a UWS job (PENDING until run), a
+galcat worker answers it, the answer matches the synchronous one; a refused query ends
+in phase ERROR with its reason; a job can be deleted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import pyvo
+from pyvo.dal.exceptions import DALQueryError
+from worker_fixtures import PAIRS, Workers
+
+from bench.fixtures.synthetic import sample_catalogue
+from galcat.catalog.db import Database
+from galcat.catalog.release import make_release
+from galcat.catalog.service import make_server, serve_in_thread
+from galcat.catalog.settings import load_settings
+from galcat.workers.tap_query import QueueTapJobs
+
+QUERY = ("SELECT galaxy_id, ra, dec FROM morphology.galaxies WHERE 1 = CONTAINS("
+         "POINT('ICRS', ra, dec), CIRCLE('ICRS', 150, 2, 0.4)) ORDER BY galaxy_id")
+
+
+@PAIRS
+def test_async_queries_run_on_workers(db: Database, env: dict[str, str], workers: Workers,
+                                      tmp_path: Path) -> None:
+    sample = sample_catalogue(db)
+    make_release(db, "morphology", "DR1", tmp_path / "DR1",
+                 models=[sample.references["morphology-old"]], formats="csv")
+    server = make_server(db, quiet=True, tap_jobs=QueueTapJobs(load_settings()))
+    serve_in_thread(server)
+    workers.start()
+    try:
+        tap = pyvo.dal.TAPService(f"http://127.0.0.1:{server.server_port}/tap")
+        job = tap.submit_job(QUERY)
+        assert job.phase == "PENDING"
+        job.run().wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=120)
+        assert job.phase == "COMPLETED", job.phase
+        got = job.fetch_result().to_table()
+        want = tap.search(QUERY).to_table()
+        assert len(got) == len(want) > 3
+        assert list(got["galaxy_id"]) == list(want["galaxy_id"])
+        assert str(got["ra"].unit) == "deg"
+
+        direct = tap.run_async("SELECT COUNT(*) AS n FROM morphology.galaxies", timeout=120)
+        assert int(direct.to_table()["n"][0]) == 120
+
+        bad = tap.submit_job("SELECT * FROM public.job")
+        bad.run().wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=120)
+        assert bad.phase == "ERROR"
+        with pytest.raises(DALQueryError, match="no table public.job"):
+            bad.raise_if_error()
+
+        job.delete()
+        assert not list((Path(env["GALCAT_HOME"]) / "tap").glob(f"job-{job.job_id}.*"))
+    finally:
+        server.shutdown()
+        server.server_close()
