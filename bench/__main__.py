@@ -21,6 +21,7 @@ BENCHES: dict[str, str] = {
     "galaxy": "bench.galaxy",
     "sim-phases": "bench.simulation_phases",
     "environment": "bench.environment",
+    "service": "bench.service",
 }
 
 

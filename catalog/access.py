@@ -62,9 +62,9 @@ def role_url(db: Database, role: str) -> str:
 
 def service_engine(db: Database, role: str = "galcat_reader") -> Engine:
     """An engine for public reads: the read-only role on PostgreSQL, falling back to
-    the database's read-only engine (always on SQLite)."""
+    the database's read-only engine; on SQLite the pooled read-only engine."""
     if db.dialect != "postgresql":
-        return db.readonly_engine
+        return db.pooled_readonly_engine
     engine = sa.create_engine(
         role_url(db, role), pool_pre_ping=True, pool_size=5, max_overflow=10,
         connect_args={"connect_timeout": 10,

@@ -53,6 +53,7 @@ class Database(abc.ABC):
         self._sessions = sessionmaker(self._writer, expire_on_commit=False)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._readonly_engine: Engine | None = None
+        self._pooled_readonly_engine: Engine | None = None
         self._identity: str | None = None
 
     @staticmethod
@@ -101,13 +102,23 @@ class Database(abc.ABC):
             self._readonly_engine = self._make_engine(readonly=True)
         return self._readonly_engine
 
+    @property
+    def pooled_readonly_engine(self) -> Engine:
+        """A read-only engine that keeps its connections open between uses, for a
+        long-running reader that answers many small queries (the service); on
+        PostgreSQL every engine pools, so it is configured as ``readonly_engine``."""
+        if self._pooled_readonly_engine is None:
+            self._pooled_readonly_engine = self._make_engine(readonly=True, pooled=True)
+        return self._pooled_readonly_engine
+
     def dispose(self) -> None:
         """Close pooled connections (call after fork and at exit)."""
         self.engine.dispose()
         if self._writer is not self.engine:
             self._writer.dispose()
-        if self._readonly_engine is not None:
-            self._readonly_engine.dispose()
+        for engine in (self._readonly_engine, self._pooled_readonly_engine):
+            if engine is not None:
+                engine.dispose()
 
     def upsert(
         self,
@@ -197,7 +208,8 @@ class Database(abc.ABC):
         """Atomically move job ``job_id`` from queued to running for ``worker``."""
 
     @abc.abstractmethod
-    def _make_engine(self, readonly: bool, immediate: bool = False) -> Engine: ...
+    def _make_engine(self, readonly: bool, immediate: bool = False,
+                     pooled: bool = False) -> Engine: ...
 
     @abc.abstractmethod
     def _insert(self, table: sa.Table) -> Any: ...
@@ -215,16 +227,21 @@ class SqliteDatabase(Database):
             return f"sqlite:memory:{id(self)}"
         return f"sqlite:{Path(path).resolve()}"
 
-    def _make_engine(self, readonly: bool, immediate: bool = False) -> Engine:
+    def _make_engine(self, readonly: bool, immediate: bool = False,
+                     pooled: bool = False) -> Engine:
         url = make_url(self.url)
         path = url.database
         if path and path != ":memory:" and not readonly:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         if readonly:
             url = url.set(database=f"file:{path}?mode=ro", query={"uri": "true"})
+        connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if pooled:
+            connect_args["check_same_thread"] = False
         engine = sa.create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, poolclass=sa.NullPool
-        )
+            url, connect_args=connect_args,
+            **({"poolclass": sa.QueuePool, "pool_size": 8, "max_overflow": 8} if pooled
+               else {"poolclass": sa.NullPool}))
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -281,7 +298,8 @@ class SqliteDatabase(Database):
 class PostgresDatabase(Database):
     """Production: PostgreSQL through psycopg 3."""
 
-    def _make_engine(self, readonly: bool, immediate: bool = False) -> Engine:
+    def _make_engine(self, readonly: bool, immediate: bool = False,
+                     pooled: bool = False) -> Engine:
         connect_args: dict[str, Any] = {"connect_timeout": 10}
         if readonly:
             connect_args["options"] = "-c default_transaction_read_only=on"

@@ -145,9 +145,9 @@ def test_the_service_cannot_write(db: Database) -> None:
     role = f"galcat_reader_{uuid.uuid4().hex[:8]}"
     if db.dialect != "postgresql":
         assert ensure_readonly_role(db, role) is None
-        assert service_engine(db, role) is db.readonly_engine
+        assert service_engine(db, role) is db.pooled_readonly_engine
         with pytest.raises(sa.exc.DatabaseError, match="not authorized"), \
-                db.readonly_engine.begin() as conn:
+                db.pooled_readonly_engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM survey")
         return
     assert ensure_readonly_role(db, role) == role

@@ -50,7 +50,7 @@ def test_async_queries_run_on_workers(db: Database, env: dict[str, str], workers
         bad = tap.submit_job("SELECT * FROM public.job")
         bad.run().wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=120)
         assert bad.phase == "ERROR"
-        with pytest.raises(DALQueryError, match="no table public.job"):
+        with pytest.raises(DALQueryError, match=r"no table public\.job"):
             bad.raise_if_error()
 
         job.delete()

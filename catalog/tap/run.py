@@ -8,17 +8,20 @@ right columns. ``TAP_SCHEMA``'s tables are literal rows.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from galcat.catalog.readonly import deadline_handler
 from galcat.catalog.release.build import ReleaseRecord
 from galcat.catalog.release.definitions import Column, catalogue
 from galcat.catalog.release.query import select_rows
+from galcat.catalog.sky import cone
 from galcat.catalog.tap.adql import AdqlError, Translated
 from galcat.catalog.tap.sphere import add_sphere_functions
 from galcat.catalog.tap.tables import TAP_SCHEMA, TapTable, tap_schema_rows
@@ -45,8 +48,15 @@ class TapResult:
 
 def with_tables(translated: Translated, releases: Mapping[str, ReleaseRecord],
                 engine: Engine) -> str:
-    """The runnable statement: ``WITH <each table used> AS (…) <query>``."""
-    ctes = [f"{t.cte} AS ({table_sql(t, releases.get(t.catalogue), engine)})"
+    """The runnable statement: ``WITH <each table used> AS (…) <query>``.
+
+    On SQLite, which has no sky index for ADQL geometry, a query whose every row must
+    lie in one cone (``Translated.cone``) reads only the rows of the positions
+    ``catalog.sky.cone`` finds there; the query's own CONTAINS still decides."""
+    positions = None
+    if translated.cone is not None and engine.dialect.name == "sqlite":
+        positions = _cone_positions(engine, translated.tables[0], *translated.cone)
+    ctes = [f"{t.cte} AS ({table_sql(t, releases.get(t.catalogue), engine, positions)})"
             for t in translated.tables]
     sql = translated.sql
     if not ctes:
@@ -56,16 +66,65 @@ def with_tables(translated: Translated, releases: Mapping[str, ReleaseRecord],
     return "WITH " + ", ".join(ctes) + " " + sql
 
 
-def table_sql(table: TapTable, release: ReleaseRecord | None, engine: Engine) -> str:
-    """The SELECT that gives a TAP table's rows, with its public column names."""
+def table_sql(table: TapTable, release: ReleaseRecord | None, engine: Engine,
+              positions: list[int] | None = None) -> str:
+    """The SELECT that gives a TAP table's rows, with its public column names (only
+    those of the positional-table ids ``positions``, when given)."""
     if table.schema == TAP_SCHEMA:
         return _literal_rows(table.columns, tap_schema_rows()[table.name], engine)
     if release is None:
         return _literal_rows(table.columns, [], engine)
-    statement = select_rows(release.pinned,
-                            catalogue(table.catalogue).table(table.name)).order_by(None)
-    return str(statement.compile(dialect=engine.dialect,
-                                 compile_kwargs={"literal_binds": True}))
+    sql = _release_sql(release, table, engine, positions is not None)
+    if positions is None:
+        return sql
+    ids = ", ".join(str(int(i)) for i in positions) or "NULL"
+    return sql.replace(f"({SENTINEL_ID})", f"({ids})")
+
+
+SENTINEL_ID = -987654321
+"""Stands for the position ids in a release query compiled once (see ``_release_sql``)."""
+_COMPILED: dict[tuple[str, str, str, bool], str] = {}
+_COMPILED_LOCK = threading.Lock()
+
+
+def _release_sql(release: ReleaseRecord, table: TapTable, engine: Engine,
+                 with_positions: bool) -> str:
+    """A release table's pinned query as SQL text, compiled once per pinned spec (a
+    release's query never changes) and backend; with positions, their list is
+    ``(SENTINEL_ID)``."""
+    key = (repr(release.pinned), table.qualified, engine.dialect.name, with_positions)
+    with _COMPILED_LOCK:
+        known = _COMPILED.get(key)
+    if known is not None:
+        return known
+    statement = select_rows(release.pinned, catalogue(table.catalogue).table(table.name),
+                            positions=[SENTINEL_ID] if with_positions else None
+                            ).order_by(None)
+    sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    if with_positions and sql.count(f"({SENTINEL_ID})") != 1:
+        raise RuntimeError(f"release query of {table.qualified}: position list not found")
+    with _COMPILED_LOCK:
+        _COMPILED[key] = sql
+    return sql
+
+
+MAX_CONE_POSITIONS = 50_000
+"""More positions than this in a cone: SQLite scans instead (the id list would cost more)."""
+
+
+def _cone_positions(engine: Engine, table: TapTable, ra: float, dec: float,
+                    radius: float) -> list[int] | None:
+    if not table.catalogue or not 0 < radius <= 180 or not -90 <= dec <= 90:
+        return None
+    position_table = catalogue(table.catalogue).table(table.name).position_table
+    with engine.connect() as connection:
+        try:
+            found = cone(Session(bind=connection), position_table, ra % 360.0, dec,
+                         min(radius, 90.0), columns=["id"])
+        except ValueError:
+            return None
+    ids = [int(r["id"]) for r in found]
+    return ids if len(ids) <= MAX_CONE_POSITIONS else None
 
 
 def run_query(engine: Engine, sql: str, maxrec: int, timeout_s: float) -> TapResult:
