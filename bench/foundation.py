@@ -2,7 +2,11 @@
 
 1. Ingest N generated galaxies into ``galaxy``: PostgreSQL ``bulk_upsert`` with COPY
    (the default) vs batched INSERT ... ON CONFLICT; SQLite batched INSERTs; and the
-   end-to-end ``ingest_catalog`` of a FITS file of N rows on both backends.
+   end-to-end ``ingest_catalog`` of a FITS file of N rows on both backends (new rows,
+   then the same file again: every row already in), against loading the same rows with
+   the bare driver: ``COPY`` of ready-made CSV on PostgreSQL, ``executemany`` of
+   ready-made tuples on SQLite, both into ``galaxy`` itself (the floor its indexes, sky
+   index and foreign key set) and into a bare copy of it with no index or constraint.
 2. Cone search over N galaxies uniform on the sphere, radii 1 arcmin and 1 degree:
    p50 latency of ``catalog.sky.cone`` over random centres, against a full-table scan
    with the exact distance as the baseline.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import tempfile
+import time
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -121,6 +126,56 @@ def time_ingest_catalog(db: Database, fits: Path, n: int) -> float:
     return seconds
 
 
+def time_ingest_again(db: Database, fits: Path, n: int) -> float:
+    """Seconds for ``ingest_catalog`` of the same file once more (every key exists)."""
+    seconds, summary = timed(lambda: ingest_catalog(db, [fits], "galaxy"))
+    if not summary.ok or summary.rows_loaded != n:
+        raise RuntimeError(f"ingest_catalog refused the bench file again: {summary.describe()}")
+    _check_count(db, n)
+    return seconds
+
+
+def time_raw_load(db: Database, galaxies: Galaxies, bare: bool) -> float:
+    """Seconds for the bare driver to load the rows (CSV and tuples made beforehand):
+    PostgreSQL ``COPY``, SQLite ``executemany``; into ``galaxy``, or with ``bare`` into
+    a copy of it without indexes or constraints (SQLite: with the ingest's page cache).
+    Commit included; the caller empties the catalogue afterwards."""
+    import pyarrow as pa
+
+    from galcat.catalog.ingest.load import SQLITE_CACHE_KIB, csv_bytes
+
+    with db.session() as session:
+        sid = survey_id(session, "bench-raw")
+    columns = ", ".join(COLUMNS)
+    rows = galaxies.tuples(sid)
+    target = "raw_galaxy" if bare else "galaxy"
+    with db.engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection
+        cursor = dbapi.cursor()
+        if bare:
+            cursor.execute(f"CREATE TABLE raw_galaxy AS SELECT {columns} FROM galaxy "
+                           + ("WITH NO DATA" if db.dialect == "postgresql" else "WHERE 0"))
+            dbapi.commit()
+        if db.dialect == "postgresql":
+            data = csv_bytes(pa.table(dict(zip(COLUMNS, zip(*rows, strict=True), strict=True))))
+            start = time.perf_counter()
+            with cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(data)
+        else:
+            marks = ", ".join("?" * len(COLUMNS))
+            cursor.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
+            start = time.perf_counter()
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.executemany(f"INSERT INTO {target} ({columns}) VALUES ({marks})", rows)
+        dbapi.commit()
+        seconds = time.perf_counter() - start
+        if bare:
+            cursor.execute("DROP TABLE raw_galaxy")
+            dbapi.commit()
+        cursor.close()
+    return seconds
+
+
 def reset_database(db: Database) -> None:
     """Empty the catalog: a new SQLite file, or TRUNCATE on PostgreSQL."""
     if db.dialect == "sqlite":
@@ -211,8 +266,14 @@ def bench_backend(
         print(f"[{label}] bulk_upsert (batched INSERT) ...", flush=True)
         figures[f"{label}:insert"] = time_bulk_upsert(db, galaxies, "auto")
     reset_database(db)
+    print(f"[{label}] raw load with the driver, bare table and galaxy ...", flush=True)
+    figures[f"{label}:raw_bare"] = time_raw_load(db, galaxies, bare=True)
+    figures[f"{label}:raw_galaxy"] = time_raw_load(db, galaxies, bare=False)
+    reset_database(db)
     print(f"[{label}] ingest_catalog FITS ...", flush=True)
     figures[f"{label}:ingest"] = time_ingest_catalog(db, fits, n)
+    print(f"[{label}] ingest_catalog FITS again (every row already in) ...", flush=True)
+    figures[f"{label}:ingest_again"] = time_ingest_again(db, fits, n)
     analyze(db)
 
     print(f"[{label}] cone search ...", flush=True)
@@ -249,8 +310,19 @@ def report(figures: dict[str, float], n: int, backends: list[str], notes: list[s
     for backend in backends:
         loader = figures[f"{backend}:copy" if backend == "postgresql" else f"{backend}:insert"]
         ingest = figures[f"{backend}:ingest"]
+        driver = "COPY" if backend == "postgresql" else "executemany"
+        bare, floor = figures[f"{backend}:raw_bare"], figures[f"{backend}:raw_galaxy"]
+        out.add(f"raw {driver}, bare table (no index, no constraint)", backend, rate(n, bare),
+                f"raw {driver} into galaxy {rate(n, floor)}", floor / bare)
         out.add("ingest_catalog FITS (read + validate + load)", backend, rate(n, ingest),
                 f"bulk_upsert {rate(n, loader)}", loader / ingest)
+        out.add("ingest_catalog FITS, new rows", backend, rate(n, ingest),
+                f"raw {driver} into galaxy {rate(n, floor)}", floor / ingest)
+        out.add("ingest_catalog FITS, new rows", backend, rate(n, ingest),
+                f"raw {driver}, bare table {rate(n, bare)}", bare / ingest)
+        again = figures[f"{backend}:ingest_again"]
+        out.add("ingest_catalog FITS again, every row exists", backend, rate(n, again),
+                f"new rows {rate(n, ingest)}", ingest / again)
     for name in RADII:
         for backend in backends:
             scan, p = figures[f"{backend}:scan"], figures[f"{backend}:cone:{name}"]

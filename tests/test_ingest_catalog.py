@@ -138,3 +138,27 @@ def test_a_database_refusal_is_reported_by_file_with_the_first_line_only() -> No
     assert outcome.errors == ["a.fits: database refused the file: duplicate key",
                               "a.fits: database refused the file: RuntimeError"]
     assert not outcome.ok
+
+
+def test_a_file_of_new_and_known_rows_adds_the_new_and_updates_the_known(
+    db: Database, tmp_path: Path
+) -> None:
+    first = _galaxies(40)
+    first.write(tmp_path / "first.fits")
+    assert ingest_catalog(db, [tmp_path / "first.fits"], "galaxy", survey="mock").ok
+    with db.new_session() as session:
+        ids = dict(session.execute(sa.select(Galaxy.external_id, Galaxy.id)).all())
+    second = _galaxies(60, seed=2)
+    second["ID"] = [f"g{i}" for i in range(20, 80)]
+    second["z_spec"][5] = np.nan
+    second.write(tmp_path / "second.fits")
+    summary = ingest_catalog(db, [tmp_path / "second.fits"], "galaxy", survey="mock")
+    assert summary.ok and summary.rows_loaded == 60
+    assert _count(db, Galaxy) == 80
+    with db.new_session() as session:
+        rows = {g.external_id: g for g in session.execute(sa.select(Galaxy)).scalars()}
+    assert all(rows[k].id == v for k, v in ids.items())
+    assert rows["g25"].z_spec is None
+    assert rows["g20"].z_spec == pytest.approx(second["z_spec"][0])
+    assert rows["g5"].z_spec == pytest.approx(first["z_spec"][5])
+    assert rows["g79"].ra_deg == pytest.approx(second["RA"][59])

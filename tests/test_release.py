@@ -280,3 +280,72 @@ def test_memory_does_not_grow_with_rows(tmp_path: Path, monkeypatch: pytest.Monk
     print(f"peak traced memory: {peaks[0] / 2**20:.1f} MiB ({3_000} rows), "
           f"{peaks[1] / 2**20:.1f} MiB ({12_000} rows)")
     assert peaks[1] < 1.5 * peaks[0], peaks  # growing with rows would be about 4x
+
+
+def test_streamed_chunks_match_the_rows_sqlalchemy_returns(db: Database, sample: Sample) -> None:
+    """The driver path (COPY on PostgreSQL, the bare cursor on SQLite) and the spool
+    ``measure`` keeps give the values SQLAlchemy's own rows give, awkward strings,
+    nulls and empty strings included, in chunks of exactly ``chunk_rows``."""
+    from galcat.catalog.release.definitions import DLA
+    from galcat.catalog.release.query import (
+        Pinned,
+        iter_chunks,
+        measure,
+        select_rows,
+        to_chunk,
+        watermarks,
+    )
+    from galcat.catalog.schema import Sightline
+
+    with db.session() as session:
+        session.execute(sa.update(Sightline).where(Sightline.id == 3).values(
+            external_id='a,"b"\nc', plate=None, mjd=None, z_qso=None))
+        session.execute(sa.update(Sightline).where(Sightline.id == 4).values(external_id=""))
+    pins = {"dla": sample.models["dla"]}
+    table = DLA.table("sightlines")
+    with db.readonly_engine.connect() as connection:
+        spec = Pinned("dla", pins, watermarks(connection, pins))
+        want = to_chunk(table, connection.execute(select_rows(spec, table)).all())
+        streamed = list(iter_chunks(connection, select_rows(spec, table), table, 7))
+        rows, widths = measure(connection, spec, table)
+        spooled = list(iter_chunks(connection, select_rows(spec, table), table, 7))
+        stopped = iter_chunks(connection, select_rows(spec, table), table, 7)
+        assert next(stopped).n == 7
+        stopped.close()  # a reader that stops early leaves the connection usable
+        assert connection.execute(sa.select(sa.func.count()).select_from(Sightline)).scalar()
+    assert rows == want.n == sum(c.n for c in streamed)
+    assert widths["object_id"] == max(len(v) for v in want.values["object_id"])
+    for chunks in (streamed, spooled):
+        assert [c.n for c in chunks[:-1]] == [7] * (len(chunks) - 1)
+        for column in table.columns:
+            got = [v for c in chunks for v in (
+                c.values[column.name].to_pylist() if column.dtype == "str"
+                else c.values[column.name].tolist())]
+            nulls = np.concatenate([np.zeros(c.n, bool) if c.nulls[column.name] is None
+                                    else c.nulls[column.name] for c in chunks])
+            expected = want.values[column.name]
+            want_nulls = (np.zeros(want.n, bool) if want.nulls[column.name] is None
+                          else want.nulls[column.name])
+            np.testing.assert_array_equal(nulls, want_nulls, err_msg=column.name)
+            keep = ~want_nulls
+            assert np.array_equal(np.asarray(got, dtype=object)[keep],
+                                  np.asarray(list(expected), dtype=object)[keep]), column.name
+
+
+def test_fixed_width_strings_from_lists_and_arrow_arrays() -> None:
+    import pyarrow as pa
+
+    from galcat.catalog.release.definitions import Column
+    from galcat.catalog.release.writers import ReleaseWriteError, fixed_width
+
+    column = Column("survey", "str")
+    values = ["sdss", "", "a b ", "x" * 6]
+    want = np.array([b"sdss", b"", b"a b ", b"xxxxxx"], dtype="S6")
+    assert fixed_width(column, values, 6).tobytes() == want.tobytes()
+    sliced = pa.array(["zz", *values])[1:]
+    assert fixed_width(column, sliced, 6).tobytes() == want.tobytes()
+    assert fixed_width(column, [], 3).shape == (0,)
+    with pytest.raises(ReleaseWriteError, match="longer than the 5 characters"):
+        fixed_width(column, values, 5)
+    with pytest.raises(ReleaseWriteError, match="not ASCII"):
+        fixed_width(column, ["Sérsic"], 6)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import pyarrow as pa
 import sqlalchemy as sa
 from astropy.coordinates import Angle
 from astropy.table import Table
@@ -21,9 +22,11 @@ from galcat.catalog.formats.columns import (
     INTEGER_COLUMNS,
     OPTIONAL_NAMES,
     RA_NAMES,
+    numeric,
 )
 from galcat.catalog.formats.errors import InputError, InputErrors
 from galcat.catalog.formats.tables import TableFormatError, read_table
+from galcat.catalog.ingest.load import load_rows
 from galcat.catalog.ingest.report import FileOutcome, IngestSummary
 from galcat.catalog.schema import Galaxy, Sightline
 from galcat.catalog.sky import angular_distance_deg, healpix_29
@@ -56,7 +59,8 @@ def ingest_catalog(
     """Load galaxy or sightline tables; each file is one transaction.
 
     Idempotent on (survey, external id): loading a file twice updates, never duplicates.
-    ``survey`` defaults to the file name without suffixes.
+    ``survey`` defaults to the file name without suffixes. ``method`` is accepted for
+    compatibility and ignored: new rows always go in by ``COPY`` on PostgreSQL.
     """
     if kind not in KINDS:
         raise ValueError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -65,19 +69,15 @@ def ingest_catalog(
         outcome = FileOutcome(path=str(path))
         summary.files.append(outcome)
         try:
-            rows, columns, merged = _prepare(path, kind, ra_col, dec_col, id_col)
+            rows, merged = _prepare(path, kind, ra_col, dec_col, id_col)
             with db.session() as session:
                 sid = survey_id(session, survey or _stem(path))
                 model = Galaxy if kind == "galaxy" else Sightline
-                db.bulk_upsert(
-                    session,
-                    cast(sa.Table, model.__table__),
-                    ["survey_id", *columns],
-                    ((sid, *row) for row in rows),
-                    key=("survey_id", "external_id"),
-                    method=method,
-                )
-            outcome.rows_loaded = len(rows)
+                rows = rows.add_column(0, "survey_id", pa.array(
+                    np.full(rows.num_rows, sid, dtype=np.int64)))
+                load_rows(db, session, cast(sa.Table, model.__table__), rows,
+                          key=("survey_id", "external_id"))
+            outcome.rows_loaded = rows.num_rows
             outcome.rows_merged = merged
         except InputErrors as exc:
             outcome.errors.extend(str(e) for e in exc.errors)
@@ -124,7 +124,9 @@ def choose_columns(
 
 def _prepare(
     path: str | Path, kind: str, ra_col: str | None, dec_col: str | None, id_col: str | None
-) -> tuple[list[tuple[Any, ...]], list[str], int]:
+) -> tuple[pa.Table, int]:
+    """The file's rows as the catalogue's columns (duplicates collapsed), and how many
+    duplicate rows were merged."""
     table = read_table(path)
     if len(table) == 0:
         raise InputError(path, "the table has no rows")
@@ -133,17 +135,19 @@ def _prepare(
     ra = _angles(table, choice.ra, path, errors, hours_if_text=True)
     dec = _angles(table, choice.dec, path, errors, hours_if_text=False)
     _check_positions(ra, dec, choice, path, errors)
-    values = {k: _column(table, c, k in INTEGER_COLUMNS) for k, c in choice.optional.items()}
+    values = {k: _column(table, c, k in INTEGER_COLUMNS, path, errors)
+              for k, c in choice.optional.items()}
     ids = _external_ids(table, choice, values, path, errors)
     if errors:
         raise InputErrors.listing(path, errors)
     keep, merged = _collapse_duplicates(ids, ra, dec, values, path)
-    ra = np.mod(ra, 360.0)
-    pix = healpix_29(ra, dec)
-    columns = ["external_id", "ra_deg", "dec_deg", "healpix_29", *values]
-    lists = [ids[keep].tolist(), ra[keep].tolist(), dec[keep].tolist(), pix[keep].tolist()]
-    lists += [[_plain(v) for v in values[k][keep]] for k in values]
-    return list(zip(*lists, strict=True)), columns, merged
+    ra = np.mod(ra[keep], 360.0)
+    dec = dec[keep]
+    columns = {"external_id": pa.array(ids[keep], type=pa.string()),
+               "ra_deg": pa.array(ra), "dec_deg": pa.array(dec),
+               "healpix_29": pa.array(healpix_29(ra, dec))}
+    columns |= {k: v.take(pa.array(keep)) for k, v in values.items()}
+    return pa.table(columns), merged
 
 
 def _angles(
@@ -194,26 +198,31 @@ def _check_positions(
                 path, f"Dec {dec[i]:g} is outside [-90, 90] degrees", int(i) + 1, choice.dec))
 
 
-def _column(table: Table, name: str, integer: bool) -> NDArray[Any]:
+def _column(table: Table, name: str, integer: bool, path: str | Path,
+            errors: list[InputError]) -> pa.Array:
+    """An optional column as int64 (``integer``) or float64; masked, non-finite and
+    blank values are null."""
     col = table[name]
-    mask = np.asarray(getattr(col, "mask", np.zeros(len(col), bool)), dtype=bool)
-    out = np.array(np.asarray(col), dtype=object)
-    if col.dtype.kind == "f":
-        out[~np.isfinite(np.asarray(col, dtype=float))] = None
+    raw = np.asarray(col)
+    missing = np.asarray(getattr(col, "mask", np.zeros(len(col), bool)), dtype=bool).copy()
+    if integer and raw.dtype.kind in "iub":
+        return pa.array(raw.astype(np.int64), mask=missing)
+    floats = raw.astype(np.float64) if raw.dtype.kind in "iubf" else \
+        numeric(table, name, path, errors)
+    missing |= ~np.isfinite(floats)
     if integer:
-        out = np.array([None if v is None else int(v) for v in out], dtype=object)
-    out[mask] = None
-    return out
+        return pa.array(np.where(missing, 0, floats).astype(np.int64), mask=missing)
+    return pa.array(floats, mask=missing)
 
 
 def _external_ids(
-    table: Table, choice: ColumnChoice, values: dict[str, NDArray[Any]],
+    table: Table, choice: ColumnChoice, values: dict[str, pa.Array],
     path: str | Path, errors: list[InputError],
 ) -> NDArray[np.str_]:
     if choice.id is None:
         keys = [k for k in ("plate", "mjd", "fiber") if k in values]
         ids = np.array(["-".join(str(p) for p in parts)
-                        for parts in zip(*(values[k] for k in keys), strict=True)])
+                        for parts in zip(*(values[k].to_pylist() for k in keys), strict=True)])
         for i in np.flatnonzero(np.char.find(ids, "None") >= 0):
             errors.append(InputError(path, f"{'/'.join(keys)} is missing", int(i) + 1))
         return ids
@@ -234,7 +243,7 @@ def _external_ids(
 
 def _collapse_duplicates(
     ids: NDArray[np.str_], ra: NDArray[np.float64], dec: NDArray[np.float64],
-    values: dict[str, NDArray[Any]], path: str | Path,
+    values: dict[str, pa.Array], path: str | Path,
 ) -> tuple[NDArray[np.intp], int]:
     """Rows sharing an id are one object listed twice if they agree on position (< 1″)
     and redshift (|Δz| ≤ 0.01, catalogues round z differently); otherwise the file is
@@ -250,7 +259,8 @@ def _collapse_duplicates(
     errors = []
     for row, sep in zip(dupes.tolist(), sep_arcsec.tolist(), strict=True):
         other = int(owner[row])
-        same_z = z_key is None or _same(values[z_key][row], values[z_key][other])
+        same_z = z_key is None or _same(values[z_key][row].as_py(),
+                                        values[z_key][other].as_py())
         if sep > SAME_OBJECT_ARCSEC or not same_z:
             errors.append(InputError(
                 path, f"id {str(ids[row])!r} repeats row {other + 1} with a different position "
@@ -264,14 +274,6 @@ def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
     return math.isclose(float(a), float(b), abs_tol=SAME_OBJECT_DZ)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, bytes):
-        return value.decode("ascii", errors="replace").strip()
-    return value
 
 
 def _stem(path: str | Path) -> str:

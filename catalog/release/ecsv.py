@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from astropy.table import Table
 
 from galcat.catalog.release.definitions import TableDef
 from galcat.catalog.release.provenance import Provenance
 from galcat.catalog.release.query import Chunk
-from galcat.catalog.release.writers import TableWriter
+from galcat.catalog.release.writers import TableWriter, arrow_column
 
 NUMPY_DTYPES = {"int16": "i2", "int32": "i4", "int64": "i8", "float64": "f8", "bool": "?",
                 "str": "U1"}
@@ -49,11 +49,10 @@ class CsvWriter(TableWriter):
     def write(self, chunk: Chunk) -> None:
         arrays = []
         for column in self.table.columns:
-            values: Any = chunk.values[column.name]
+            array = arrow_column(column, chunk)
             if column.dtype == "bool":
-                values = np.where(values, "True", "False")
-            arrays.append(pa.array(values, type=CSV_TYPES[column.dtype],
-                                   mask=chunk.nulls.get(column.name)))
+                array = pc.if_else(array, "True", "False")
+            arrays.append(array)
         self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
         self.rows_written += chunk.n
 

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from galcat.catalog.release.definitions import Column, TableDef
+from galcat.catalog.release.definitions import TableDef
 from galcat.catalog.release.provenance import Provenance
 from galcat.catalog.release.query import Chunk
-from galcat.catalog.release.writers import TableWriter
-
-ARROW_TYPES = {"int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
-               "float64": pa.float64(), "bool": pa.bool_(), "str": pa.string()}
+from galcat.catalog.release.stream import ARROW_TYPES
+from galcat.catalog.release.writers import TableWriter, arrow_column
 
 
 class ParquetWriter(TableWriter):
@@ -60,9 +57,3 @@ def arrow_schema(table: TableDef, provenance: Provenance) -> pa.Schema:
         "table_meta_yaml": "\n".join(astropy_header(table, provenance, delimiter=None)),
     }
     return pa.schema(fields, metadata=metadata)
-
-
-def arrow_column(column: Column, chunk: Chunk) -> pa.Array:
-    values: Any = chunk.values[column.name]
-    nulls = chunk.nulls.get(column.name)
-    return pa.array(values, type=ARROW_TYPES[column.dtype], mask=nulls)

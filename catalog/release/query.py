@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
 from galcat.catalog.release.definitions import CatalogueDef, TableDef, catalogue
+from galcat.catalog.release.scan import Scan, keep, take
+from galcat.catalog.release.stream import read_batches
 from galcat.catalog.schema import (
     DlaAbsorber,
     EnvironmentMeasure,
@@ -67,8 +71,9 @@ class Pinned:
 
 @dataclass
 class Chunk:
-    """Up to ``CHUNK_ROWS`` rows as columns: numpy arrays (str columns: lists) and
-    null masks (None when a column has no nulls in this chunk)."""
+    """Up to ``CHUNK_ROWS`` rows as columns: numpy arrays (str columns: a list of str,
+    or a pyarrow string array when streamed) and null masks (None when a column has no
+    nulls in this chunk)."""
 
     n: int
     values: dict[str, Any]
@@ -89,21 +94,50 @@ def select_rows(spec: Pinned, table: TableDef, positions: Any = None) -> sa.Sele
 
 
 def measure(connection: sa.Connection, spec: Pinned, table: TableDef) -> tuple[int, dict[str, int]]:
-    """Row count and the longest value (characters, at least 1) of each str column."""
-    rows = select_rows(spec, table).order_by(None).subquery("counted")
-    strings = [c.name for c in table.columns if c.dtype == "str"]
-    stmt = sa.select(sa.func.count(), *(sa.func.max(sa.func.length(rows.c[s])) for s in strings))
-    found = connection.execute(stmt).one()
-    widths = {s: max(1, int(found[i + 1] or 0)) for i, s in enumerate(strings)}
-    return int(found[0]), widths
+    """Row count and the longest value (characters, at least 1) of each str column.
+
+    The rows are read once and kept: the next ``iter_chunks`` of ``select_rows(spec,
+    table)`` on this connection plays them back instead of running the query again."""
+    stmt = select_rows(spec, table)
+    found = Scan(connection, stmt, table)
+    keep(connection, stmt, found)
+    return found.rows, found.widths
 
 
 def iter_chunks(connection: sa.Connection, stmt: sa.Select[Any], table: TableDef,
                 chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
-    """Stream ``stmt``'s rows (server-side cursor on PostgreSQL) as column chunks."""
-    result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(stmt)
-    for part in result.partitions(chunk_rows):
-        yield to_chunk(table, part)
+    """``stmt``'s rows as column chunks of ``chunk_rows``: those ``measure`` kept for
+    this statement, else streamed from the database (COPY on PostgreSQL)."""
+    kept = take(connection, stmt)
+    batches = (kept.batches(chunk_rows) if kept is not None
+               else read_batches(connection, stmt, table, chunk_rows))
+    for batch in batches:
+        yield arrow_chunk(table, batch)
+
+
+def arrow_chunk(table: TableDef, batch: pa.RecordBatch) -> Chunk:
+    """A record batch (the table's columns, in order) as a ``Chunk``: str columns stay
+    Arrow string arrays; null floats are NaN, null integers and booleans 0 / False."""
+    chunk = Chunk(batch.num_rows, {})
+    for column, array in zip(table.columns, batch.columns, strict=True):
+        nulls: NDArray[np.bool_] | None = None
+        values: Any
+        if column.dtype == "str":
+            values = array
+            if array.null_count:
+                nulls = array.is_null().to_numpy(zero_copy_only=False)
+        elif column.dtype == "float64":
+            values = array.to_numpy(zero_copy_only=False)
+            isnan = np.isnan(values)
+            nulls = isnan if isnan.any() else None
+        else:
+            if array.null_count:
+                nulls = array.is_null().to_numpy(zero_copy_only=False)
+                array = pc.fill_null(array, False if column.dtype == "bool" else 0)
+            values = array.to_numpy(zero_copy_only=False)
+        chunk.values[column.name] = values
+        chunk.nulls[column.name] = nulls
+    return chunk
 
 
 def to_chunk(table: TableDef, rows: Sequence[Sequence[Any]]) -> Chunk:

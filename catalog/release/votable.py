@@ -137,7 +137,7 @@ def tabledata_document(table: TableDef, columns: Sequence[Column],
         {c.name: "*" for c in columns if c.dtype == "str"}, None, description)
     body = ["    <TABLEDATA>\n"]
     for row in rows:
-        cells = "".join(f"<TD>{_cell(v)}</TD>" for v in row)
+        cells = "".join(f"<TD>{tabledata_cell(v)}</TD>" for v in row)
         body.append(f"     <TR>{cells}</TR>\n")
     body.append("    </TABLEDATA>\n")
     return (start + "".join(body) + DOCUMENT_END).encode("utf-8")
@@ -153,7 +153,7 @@ def error_document(message: str) -> bytes:
             + " </RESOURCE>\n</VOTABLE>\n").encode("utf-8")
 
 
-def _cell(value: Any) -> str:
+def tabledata_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool | np.bool_):

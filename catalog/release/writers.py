@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from galcat.catalog.release.definitions import Column, TableDef
 from galcat.catalog.release.provenance import Provenance
 from galcat.catalog.release.query import Chunk
+from galcat.catalog.release.stream import ARROW_TYPES
 
 
 class ReleaseWriteError(Exception):
@@ -53,19 +56,56 @@ class TableWriter(abc.ABC):
         self.close()
 
 
-def fixed_width(column: Column, values: list[str], width: int) -> NDArray[Any]:
-    """Strings as a fixed-width ASCII byte array; refuses values that do not fit."""
-    text = np.asarray(values, dtype=str)
-    if text.size and text.dtype.itemsize // 4 > width:
+def string_array(values: Any) -> pa.Array:
+    """A str column's values (a list of str or an Arrow string array) as an Arrow array."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    return pa.array(values, type=pa.string())
+
+
+def arrow_column(column: Column, chunk: Chunk) -> pa.Array:
+    """One column of a chunk as an Arrow array of its release type, nulls included."""
+    values = chunk.values[column.name]
+    nulls = chunk.nulls.get(column.name)
+    if column.dtype == "str":
+        array = string_array(values)
+        if nulls is None or array.null_count == int(nulls.sum()):
+            return array
+        return pc.if_else(pa.array(nulls), pa.scalar(None, pa.string()), array)
+    return pa.array(values, type=ARROW_TYPES[column.dtype], mask=nulls)
+
+
+def fixed_width(column: Column, values: Any, width: int) -> NDArray[Any]:
+    """Strings as a fixed-width ASCII byte array (NUL padded); refuses values that do
+    not fit."""
+    array = string_array(values)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    array = array.cast(pa.large_string())
+    n = len(array)
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[array.offset:array.offset + n + 1]
+    data = (np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None
+            else np.zeros(0, dtype=np.uint8))[offsets[0]:offsets[-1]]
+    lengths = np.diff(offsets)
+    if array.null_count:
+        lengths = np.where(array.is_null().to_numpy(zero_copy_only=False), 0, lengths)
+    ascii_only = not (data >= 0x80).any()
+    characters = lengths if ascii_only else pc.utf8_length(array).fill_null(0).to_numpy()
+    if n and characters.max() > width:
         raise ReleaseWriteError(
             f"column {column.name}: a value is longer than the {width} characters measured "
             "before writing; the catalogue changed while the release was written, try again")
-    try:
-        return text.astype(f"S{width}")
-    except UnicodeEncodeError:
+    if not ascii_only:
         raise ReleaseWriteError(
             f"column {column.name}: a value is not ASCII, which FITS and VOTable fixed-width "
-            "columns cannot hold") from None
+            "columns cannot hold")
+    out = np.zeros((n, width), dtype=np.uint8)
+    if lengths.sum():
+        rows = np.repeat(np.arange(n), lengths)
+        within = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        out[rows, within] = data[np.repeat(offsets[:-1] - offsets[0], lengths) + within]
+    return out.view(f"S{width}").ravel()
 
 
 def binary_records(table: TableDef, widths: dict[str, int], chunk: Chunk,
