@@ -3,6 +3,8 @@
 ``make_release`` pins model versions, streams each public table into every
 requested format at once, writes the data model and a MANIFEST, and records the
 release and its files (with sha256) in one transaction; a tag is written once.
+A format may write a folder (a HATS collection): each file inside it is recorded
+under its path relative to the release folder (``…_hats/…/Npix=4.parquet``).
 ``export_release`` re-runs the recorded query with the recorded pins,
 watermarks, creation time and chunk size, and checks every file's sha256
 against the record, so a frozen release is rewritten byte for byte or not at all.
@@ -28,7 +30,7 @@ from galcat.catalog.db import Database
 from galcat.catalog.registry import RegistryError, resolve, sha256_file
 from galcat.catalog.release.datamodel import render_datamodel
 from galcat.catalog.release.definitions import CatalogueDef, catalogue
-from galcat.catalog.release.formats import FORMATS, open_writer, writer_class
+from galcat.catalog.release.formats import DEFAULT_FORMATS, FORMATS, open_writer, writer_class
 from galcat.catalog.release.provenance import ModelPin, Provenance
 from galcat.catalog.release.query import (
     CHUNK_ROWS,
@@ -92,15 +94,15 @@ class ReleaseRecord:
 
 def make_release(
     db: Database, catalogue_name: str, tag: str, out: Path,
-    models: Sequence[str] = (), where: str = "", formats: Sequence[str] = FORMATS,
+    models: Sequence[str] = (), where: str = "", formats: Sequence[str] = DEFAULT_FORMATS,
     now: datetime | None = None,
 ) -> ReleaseRecord:
     """Write release ``tag`` of a public catalogue into ``out`` and record it.
 
     ``models`` are references (``morphology@2``) overriding the default of their task
     (the latest version of the model named like the task); ``where`` filters rows by
-    public column names; ``now`` is the creation time (default: the clock, UTC, whole
-    seconds).
+    public column names; ``formats`` any of ``FORMATS`` (default ``DEFAULT_FORMATS``);
+    ``now`` is the creation time (default: the clock, UTC, whole seconds).
     """
     definition = catalogue(catalogue_name)
     _check_tag(tag)
@@ -217,7 +219,8 @@ def parse_formats(formats: Sequence[str] | str) -> list[str]:
 
 
 def release_filenames(record: ReleaseRecord) -> dict[str, str]:
-    """Every file of a release: file name -> format (``datamodel``, ``manifest`` too)."""
+    """Every file or folder at the top of a release: name -> format (``datamodel``,
+    ``manifest`` too); a HATS collection is one folder."""
     stem = f"galcat_{record.catalogue}_{record.tag}"
     names = {f"{stem}_{t.name}{writer_class(fmt).suffix}": fmt
              for t in catalogue(record.catalogue).tables for fmt in record.spec["formats"]}
@@ -274,18 +277,27 @@ def write_files(connection: sa.Connection, record: ReleaseRecord, folder: Path,
     (folder / datamodel).write_text(render_datamodel(
         definition, record.tag, spec["created_at"], spec["code_version"], record.models,
         pinned.where, counts, names), encoding="utf-8")
-    files = [_file_record(folder / name, fmt) for fmt, group in names.items() for name in group]
-    files.append(_file_record(folder / datamodel, "datamodel"))
+    files = [_file_record(folder, path, fmt) for fmt, group in names.items()
+             for name in group for path in _files_under(folder / name)]
+    files.append(_file_record(folder, folder / datamodel, "datamodel"))
     manifest = folder / f"{stem}_MANIFEST.sha256"
     manifest.write_text("".join(f"{f.sha256}  {f.filename}\n"
                                 for f in sorted(files, key=lambda f: f.filename)),
                         encoding="utf-8")
-    files.append(_file_record(manifest, "manifest"))
+    files.append(_file_record(folder, manifest, "manifest"))
     return sorted(files, key=lambda f: f.filename), counts
 
 
-def _file_record(path: Path, fmt: str) -> FileRecord:
-    return FileRecord(path.name, fmt, sha256_file(path), path.stat().st_size)
+def _files_under(path: Path) -> list[Path]:
+    """``path`` itself, or every file in the folder ``path``."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    return [path]
+
+
+def _file_record(folder: Path, path: Path, fmt: str) -> FileRecord:
+    return FileRecord(path.relative_to(folder).as_posix(), fmt, sha256_file(path),
+                      path.stat().st_size)
 
 
 def _check_tag(tag: str) -> None:
@@ -350,5 +362,5 @@ class _staging:
 
 
 def _publish(staging: Path, out: Path, files: list[FileRecord]) -> None:
-    for f in files:
-        os.replace(staging / f.filename, out / f.filename)
+    for top in sorted({f.filename.split("/")[0] for f in files}):
+        os.replace(staging / top, out / top)

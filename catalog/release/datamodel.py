@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from galcat.catalog.release.definitions import CatalogueDef, TableDef
+from galcat.catalog.release.hats import MARGIN_THRESHOLD_ARCSEC, margin_name
 from galcat.catalog.release.provenance import ModelPin
 
 FORMAT_NOTES = {
@@ -18,6 +19,12 @@ FORMAT_NOTES = {
     "csv": "CSV whose '#' comment lines are an ECSV 1.0 header (types, units, "
            "descriptions, provenance): read it with astropy as format='ascii.ecsv', or with "
            "any CSV reader that skips '#' lines. Nulls are empty fields.",
+    "hats": "HATS collection folder (hats-import): the table partitioned by HEALPix in "
+            "`TABLE/dataset/Norder=*/Dir=*/Npix=*.parquet` with a `_healpix_29` index "
+            f"column, a {MARGIN_THRESHOLD_ARCSEC:g} arcsec margin cache in "
+            f"`{margin_name('TABLE')}/`, and the provenance as `galcat_*` keys in "
+            "`collection.properties` and each `hats.properties`; open it with "
+            "`lsdb.open_catalog(folder)`. Every file inside is in the MANIFEST.",
 }
 
 
