@@ -26,13 +26,15 @@ ModelOption = Annotated[list[str] | None, typer.Option(
 WhereOption = Annotated[str, typer.Option(
     "--where", help="SQL filter on the public column names, e.g. \"z_qso > 2.5\".")]
 FormatOption = Annotated[str, typer.Option(
-    "--format", help="Comma-separated: fits, votable, parquet, csv.")]
-ALL_FORMATS = "fits,votable,parquet,csv"
+    "--format", help="Comma-separated: fits, votable, parquet, csv (these four by default), "
+                     "hats (a HATS collection per table, with a 10 arcsec margin cache, for "
+                     "LSDB; only when asked for).")]
+DEFAULT_FORMATS = "fits,votable,parquet,csv"
 
 
 @release_app.command("dla")
 def release_dla(tag: TagOption, out: OutOption, model: ModelOption = None,
-                where: WhereOption = "", format: FormatOption = ALL_FORMATS) -> None:
+                where: WhereOption = "", format: FormatOption = DEFAULT_FORMATS) -> None:
     """Write a frozen DLA catalogue release (absorbers and sightlines searched).
 
     Example: galcat release dla --tag DR1 --out releases/DR1 --model dla@3 --where "z_qso > 2"
@@ -42,7 +44,7 @@ def release_dla(tag: TagOption, out: OutOption, model: ModelOption = None,
 
 @release_app.command("morphology")
 def release_morphology(tag: TagOption, out: OutOption, model: ModelOption = None,
-                       where: WhereOption = "", format: FormatOption = ALL_FORMATS) -> None:
+                       where: WhereOption = "", format: FormatOption = DEFAULT_FORMATS) -> None:
     """Write a frozen galaxy morphology release (fractions, probabilities, Sérsic fits).
 
     Example: galcat release morphology --tag DR1 --out releases/DR1 --format fits,parquet
@@ -52,7 +54,7 @@ def release_morphology(tag: TagOption, out: OutOption, model: ModelOption = None
 
 @release_app.command("environment")
 def release_environment(tag: TagOption, out: OutOption, model: ModelOption = None,
-                        where: WhereOption = "", format: FormatOption = ALL_FORMATS) -> None:
+                        where: WhereOption = "", format: FormatOption = DEFAULT_FORMATS) -> None:
     """Write a frozen galaxy environment release (redshift used, cylinder counts, n-th
     neighbour distances from one environment measure; join with morphology on galaxy_id).
 
@@ -130,15 +132,15 @@ def serve(
     workers: Annotated[int, typer.Option(
         min=1, help="uvicorn worker processes (each with its own connections).")] = 1,
 ) -> None:
-    """Serve TAP (ADQL), cone search (IVOA SCS), release listings, downloads and pages,
-    read-only.
+    """Serve TAP (ADQL), cone search (IVOA SCS), release listings, downloads and pages
+    (with a page per absorber and per galaxy), read-only.
 
     Example: galcat serve --port 8000 --files /data/releases  (then open http://127.0.0.1:8000/)
     """
-    from galcat.catalog.service import run_service
     from galcat.catalog.settings import load_settings
+    from galcat.workers.service_views import run_public_service
 
-    run_service(load_settings(), host, port, files or [], workers)
+    run_public_service(load_settings(), host, port, files or [], workers)
 
 
 def _make(catalogue: str, tag: str, out: Path, models: list[str], where: str,

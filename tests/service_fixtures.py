@@ -1,6 +1,6 @@
 """The running service over a small sample catalogue, on both backends: a morphology
 release (DR1, every format) and a DLA release (DLA1, CSV), served by uvicorn through the
-read-only role on PostgreSQL."""
+read-only role on PostgreSQL, with the science views' object pages."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from galcat.catalog.access import ensure_readonly_role
 from galcat.catalog.db import Database
 from galcat.catalog.release import ReleaseRecord, make_release
 from galcat.catalog.service import ServiceServer, make_server, serve_in_thread
+from galcat.workers.service_views import science_views
 
 
 @dataclass
@@ -46,7 +47,8 @@ def service(db: Database, tmp_path: Path) -> Iterator[Running]:
     role = f"galcat_reader_{uuid.uuid4().hex[:8]}" if db.dialect == "postgresql" else None
     if role:
         assert ensure_readonly_role(db, role) == role
-    server = make_server(db, port=0, role=role or "galcat_reader", quiet=True)
+    server = make_server(db, port=0, role=role or "galcat_reader", quiet=True,
+                         object_views=science_views())
     if role:
         assert server.service.engine.url.username == role
     serve_in_thread(server)

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from astropy.table import Table
 from typer.testing import CliRunner
+from worker_fixtures import PAIRS
 
 from galcat.catalog.db import Database
 from galcat.catalog.schema import EnvironmentMeasure, ModelVersion, RedshiftEstimate
@@ -157,6 +158,7 @@ def test_sort_refuses_a_catalogue_without_references(db: Database, galcat_env: d
     assert result.exit_code != 0 and "overlap" in result.output
 
 
+@PAIRS
 def test_sort_tiles_run_on_real_workers(db: Database, env: dict[str, str], workers,
                                         lightcone: Path) -> None:
     _ingest(lightcone)

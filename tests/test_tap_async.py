@@ -1,10 +1,15 @@
 """Asynchronous TAP on real workers, on SQLite with the embedded broker and on
 PostgreSQL with Redis, driven by pyvo: a query is a UWS job (PENDING until run), a
 galcat worker answers it, the answer matches the synchronous one; a refused query ends
-in phase ERROR with its reason; a job can be deleted."""
+in phase ERROR with its reason; a job can be deleted. Then the IVOA's own validator,
+``stilts taplint``, finds no error and no warning in the same service (sync, async,
+VOSI, TAP_SCHEMA, UWS)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,11 +29,18 @@ QUERY = ("SELECT galaxy_id, ra, dec FROM morphology.galaxies WHERE 1 = CONTAINS(
 
 
 @PAIRS
-def test_async_queries_run_on_workers(db: Database, env: dict[str, str], workers: Workers,
-                                      tmp_path: Path) -> None:
+def test_async_queries_run_on_workers_and_taplint_finds_nothing(
+        db: Database, env: dict[str, str], workers: Workers, tmp_path: Path) -> None:
+    stilts = shutil.which("stilts")
+    if stilts is None:
+        message = "stilts (Debian's package) is not installed: .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     sample = sample_catalogue(db)
     make_release(db, "morphology", "DR1", tmp_path / "DR1",
                  models=[sample.references["morphology-old"]], formats="csv")
+    make_release(db, "dla", "DLA1", tmp_path / "DLA1", formats="csv")
     server = make_server(db, quiet=True, tap_jobs=QueueTapJobs(load_settings()))
     serve_in_thread(server)
     workers.start()
@@ -55,6 +67,14 @@ def test_async_queries_run_on_workers(db: Database, env: dict[str, str], workers
 
         job.delete()
         assert not list((Path(env["GALCAT_HOME"]) / "tap").glob(f"job-{job.job_id}.*"))
+
+        done = subprocess.run(
+            [stilts, "taplint", f"tapurl=http://127.0.0.1:{server.server_port}/tap",
+             "report=EW", "maxrepeat=3"], capture_output=True, text=True, timeout=300)
+        report = done.stdout + done.stderr
+        assert "Totals: Errors: 0; Warnings: 0" in report, report[-4000:]
     finally:
         server.shutdown()
         server.server_close()
+        if server.service.engine is not db.pooled_readonly_engine:
+            server.service.engine.dispose()

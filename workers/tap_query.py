@@ -17,7 +17,14 @@ from galcat.catalog.access import service_engine
 from galcat.catalog.settings import Settings
 from galcat.catalog.tap.output import parse_format
 from galcat.catalog.tap.query import TAP_ERRORS, answer_adql, newest_releases
-from galcat.workers.queue.jobs import JobError, cancel, create_job, release
+from galcat.workers.queue.jobs import (
+    JobError,
+    cancel,
+    create_job,
+    forget,
+    release,
+    update_parameters,
+)
 from galcat.workers.queue.lifecycle import JobContext
 from galcat.workers.queue.specs import TapQuery
 
@@ -33,6 +40,8 @@ def answers_folder(settings: Settings) -> Path:
 
 def run_tap_query(ctx: JobContext, spec: TapQuery) -> None:
     """Run the query as the read-only role and write its answer file."""
+    if spec.refusal:
+        raise TapJobFailed(spec.refusal)
     fmt = parse_format(spec.format)
     engine = service_engine(ctx.db, ctx.settings.readonly_role)
     try:
@@ -65,12 +74,17 @@ class QueueTapJobs:
 
     settings: Settings
 
-    def create(self, query: str, maxrec: int, fmt: str, run: bool) -> int:
-        spec = TapQuery(query=query, maxrec=maxrec, format=fmt)
+    def create(self, query: str, maxrec: int, fmt: str, run: bool, run_id: str = "",
+               refusal: str = "") -> int:
+        spec = TapQuery(query=query, maxrec=maxrec, format=fmt, run_id=run_id,
+                        refusal=refusal)
         job_id = create_job(self.settings, spec, max_attempts=1, held=True)
         if run:
             self.run(job_id)
         return job_id
+
+    def set_run_id(self, job_id: int, run_id: str) -> None:
+        update_parameters(self.settings, job_id, {"run_id": run_id})
 
     def run(self, job_id: int) -> None:
         release(self.settings, job_id)
@@ -80,8 +94,9 @@ class QueueTapJobs:
             cancel(self.settings, job_id)
 
     def delete(self, job_id: int) -> None:
-        """Abort the job and remove its answer (the row stays, as every job's does)."""
+        """Abort the job, remove its answer and forget it."""
         self.abort(job_id)
         for path in answers_folder(self.settings).glob(f"job-{job_id}.*"):
             path.unlink(missing_ok=True)
+        forget(self.settings, job_id)
 

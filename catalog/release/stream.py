@@ -124,7 +124,7 @@ def _postgres_batches(connection: sa.Connection, stmt: sa.Select[Any], table: Ta
                     while blocks := _blocks(lines, chunk_rows):
                         yield blocks
 
-            with Ahead(chunks) as received:
+            with _Inline(chunks()) as received:
                 for blocks in received:
                     yield _parse_csv(blocks, schema, options)
         finally:
@@ -200,3 +200,9 @@ def _sqlite_array(values: tuple[Any, ...], dtype: str) -> pa.Array:
         return pa.array(values, type=ARROW_TYPES[dtype])
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array(values).cast(ARROW_TYPES[dtype])
+
+
+class _Inline:
+    def __init__(self, it): self.it = it
+    def __enter__(self): return self.it
+    def __exit__(self, *a): pass

@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
+from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from galcat.catalog.release.build import ReleaseRecord
 from galcat.catalog.release.definitions import Column, TableDef, catalogue
 from galcat.catalog.release.query import select_rows
-from galcat.catalog.release.votable import tabledata_document
+from galcat.catalog.release.votable import tabledata_cell, tabledata_document
 from galcat.catalog.sky import cone
 
 MAX_SR_DEG = 10.0
@@ -76,7 +78,8 @@ def parse_cone(query: Mapping[str, Sequence[str]]) -> ConeRequest:
     return ConeRequest(ra % 360.0, dec, sr, verb, maxrec)
 
 
-def response_columns(table: TableDef, verb: int) -> list[Column]:
+@lru_cache(maxsize=64)
+def response_columns(table: TableDef, verb: int) -> tuple[Column, ...]:
     """VERB=1: id and position; 2 and 3: every public column. Distance always last.
 
     SCS 1.03 requires the UCD1 words ``ID_MAIN``, ``POS_EQ_RA_MAIN`` and
@@ -88,7 +91,7 @@ def response_columns(table: TableDef, verb: int) -> list[Column]:
     """
     scs_ucd = {table.main_id: "ID_MAIN", "ra": "POS_EQ_RA_MAIN", "dec": "POS_EQ_DEC_MAIN"}
     chosen = [c for c in table.columns if verb > 1 or c.name in scs_ucd]
-    return [*(replace(c, ucd=scs_ucd.get(c.name, c.ucd)) for c in chosen), DISTANCE]
+    return (*(replace(c, ucd=scs_ucd.get(c.name, c.ucd)) for c in chosen), DISTANCE)
 
 
 class ConeStatements:
@@ -145,8 +148,26 @@ def cone_document(record: ReleaseRecord, request: ConeRequest,
                    f"{table.title}" if request.metadata_only else
                    f"galcat {record.catalogue} release {record.tag}: {table.title} within "
                    f"{request.sr:g} deg of ({request.ra:g}, {request.dec:g})")
-    return tabledata_document(table, columns, ([row[p] for p in positions] for row in rows),
-                              infos, description, "OVERFLOW" if overflow else "OK")
+    head, body, tail = _document_parts(table, request.verb, tuple(infos))
+    status = "OVERFLOW" if overflow else "OK"
+    cells = "".join(f"     <TR>{''.join(f'<TD>{tabledata_cell(row[p])}</TD>' for p in positions)}"
+                    "</TR>\n" for row in rows)
+    return (head.replace(_STATUS, status).replace(_DESCRIPTION, escape(description))
+            + body + cells + tail).encode("utf-8")
+
+
+_STATUS, _DESCRIPTION = "\x00status\x00", "\x00description\x00"
+
+
+@lru_cache(maxsize=256)
+def _document_parts(table: TableDef, verb: int, infos: tuple[tuple[str, str], ...]
+                    ) -> tuple[str, str, str]:
+    """The response VOTable cut around its rows, written once per release and VERB:
+    the head (with the status and description to fill in), and what comes after."""
+    document = tabledata_document(table, response_columns(table, verb), [], infos,
+                                  _DESCRIPTION, _STATUS).decode("utf-8")
+    head, rest = document.split("    <TABLEDATA>\n", 1)
+    return head, "    <TABLEDATA>\n", rest
 
 
 def _number(params: Mapping[str, str], name: str) -> float:

@@ -4,6 +4,7 @@ live, and caches of what never changes (frozen releases, checksums, sky plots)."
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from galcat.catalog.schema import Release
 from galcat.catalog.service import pages
 from galcat.catalog.service.scs import ConeStatements
 from galcat.catalog.tap.query import newest_release_tags
+
+NEWEST_TTL_S = 2.0
+"""How long the service trusts its answer to "which release is the newest", seconds."""
 
 
 class NotFound(Exception):
@@ -39,6 +43,7 @@ class Service:
     _sky: dict[str, bytes] = field(default_factory=dict)
     _records: dict[str, ReleaseRecord] = field(default_factory=dict)
     _cones: dict[str, ConeStatements] = field(default_factory=dict)
+    _newest: tuple[float, dict[str, str]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -75,19 +80,27 @@ class Service:
         if catalogue_name not in CATALOGUES:
             raise NotFound(f"no catalogue {catalogue_name!r}: choose one of "
                            f"{', '.join(CATALOGUES)}")
-        with self.engine.connect() as connection:
-            tag = connection.execute(
-                sa.select(Release.tag).where(Release.catalog == catalogue_name)
-                .order_by(Release.id.desc()).limit(1)).scalar()
+        tag = self.newest_tags().get(catalogue_name)
         if tag is None:
             raise NotFound(f"there is no release of the {catalogue_name} catalogue yet")
         return self.release(tag)
 
     def newest_releases(self) -> dict[str, ReleaseRecord]:
         """The newest release of each catalogue that has one."""
+        return {catalogue: self.release(tag) for catalogue, tag in self.newest_tags().items()}
+
+    def newest_tags(self) -> dict[str, str]:
+        """Catalogue -> tag of its newest release, read at most every
+        ``NEWEST_TTL_S`` seconds (a new release is served within that time)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._newest is not None and now - self._newest[0] < NEWEST_TTL_S:
+                return self._newest[1]
         with self.engine.connect() as connection:
             found = newest_release_tags(connection)
-        return {catalogue: self.release(tag) for catalogue, tag in found.items()}
+        with self._lock:
+            self._newest = (now, found)
+        return found
 
     def releases(self) -> list[ReleaseRecord]:
         """Every release, oldest first."""

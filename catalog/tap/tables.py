@@ -54,6 +54,20 @@ class ForeignKey:
     description: str
 
 
+ADQL_RESERVED = frozenset({"size"})
+"""Column names that are ADQL reserved words, shown delimited (TAP 1.1: ``"size"``)."""
+
+
+def adql_name(name: str) -> str:
+    """A column's name as ADQL (and TAP_SCHEMA) writes it."""
+    return f'"{name}"' if name.lower() in ADQL_RESERVED else name
+
+
+def keys_from(qualified: str) -> list[ForeignKey]:
+    """The foreign keys of a table (by its qualified name)."""
+    return [k for k in FOREIGN_KEYS if k.from_table == qualified]
+
+
 def _s(name: str, description: str, dtype: str = "str") -> Column:
     return Column(name, dtype, "", "", description, nullable=True)
 
@@ -86,6 +100,16 @@ SCHEMA_TABLES = (
 )
 
 FOREIGN_KEYS = (
+    ForeignKey("tap_tables_schema", "TAP_SCHEMA.tables", "TAP_SCHEMA.schemas",
+               (("schema_name", "schema_name"),), "The schema a table is in"),
+    ForeignKey("tap_columns_table", "TAP_SCHEMA.columns", "TAP_SCHEMA.tables",
+               (("table_name", "table_name"),), "The table a column is in"),
+    ForeignKey("tap_keys_from", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables",
+               (("from_table", "table_name"),), "The table a key is in"),
+    ForeignKey("tap_keys_target", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables",
+               (("target_table", "table_name"),), "The table a key points to"),
+    ForeignKey("tap_key_columns_key", "TAP_SCHEMA.key_columns", "TAP_SCHEMA.keys",
+               (("key_id", "key_id"),), "The key a column pair belongs to"),
     ForeignKey("dla_absorbers_sightline", "dla.absorbers", "dla.sightlines",
                (("sightline_id", "sightline_id"),),
                "The sightline an absorber was found on"),
@@ -128,7 +152,8 @@ def tap_schema_rows() -> dict[str, list[tuple[Any, ...]]]:
     for t in tables:
         for i, c in enumerate(t.columns):
             columns.append((
-                t.qualified, c.name, VOTABLE_TYPES[c.dtype], "*" if c.dtype == "str" else None,
+                t.qualified, adql_name(c.name), VOTABLE_TYPES[c.dtype],
+                "*" if c.dtype == "str" else None,
                 None, None, c.description, None, votable_unit(c.unit) if c.unit else None,
                 c.ucd or None,
                 int(c.name in t.indexed), 1, int(t.schema == TAP_SCHEMA), i))

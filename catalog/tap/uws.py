@@ -26,7 +26,12 @@ NAMESPACES = ('xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" '
 class TapJobs(Protocol):
     """Creates, starts, aborts and deletes asynchronous TAP jobs."""
 
-    def create(self, query: str, maxrec: int, fmt: str, run: bool) -> int: ...
+    def create(self, query: str, maxrec: int, fmt: str, run: bool, run_id: str = "",
+               refusal: str = "") -> int:
+        """A held job (queued at once when ``run``); with ``refusal``, one that ends in
+        ERROR with that message when run."""
+
+    def set_run_id(self, job_id: int, run_id: str) -> None: ...
 
     def run(self, job_id: int) -> None: ...
 
@@ -99,6 +104,8 @@ def job_document(job: UwsJob, base: str) -> bytes:
                          for name, value in tap_parameters(job).items())
     return (XML + f'<uws:job {NAMESPACES} version="1.1">\n'
             f"  <uws:jobId>{job.job_id}</uws:jobId>\n"
+            + (f"  <uws:runId>{escape(str(job.parameters['run_id']))}</uws:runId>\n"
+               if job.parameters.get("run_id") else "") +
             '  <uws:ownerId xsi:nil="true"/>\n'
             f"  <uws:phase>{job.phase}</uws:phase>\n"
             '  <uws:quote xsi:nil="true"/>\n'
@@ -128,6 +135,13 @@ def results_document(job: UwsJob, base: str) -> bytes:
     start, end = body.index("  <uws:results>"), body.index("</uws:results>")
     return (XML + f"<uws:results {NAMESPACES}>\n"
             + body[start + len("  <uws:results>\n"):end] + "</uws:results>\n").encode()
+
+
+def parameters_document(job: UwsJob) -> bytes:
+    """The job's parameters (UWS)."""
+    items = "".join(f'  <uws:parameter id="{name}">{escape(str(value))}</uws:parameter>\n'
+                    for name, value in tap_parameters(job).items())
+    return (XML + f"<uws:parameters {NAMESPACES}>\n{items}</uws:parameters>\n").encode()
 
 
 def tap_parameters(job: UwsJob) -> dict[str, Any]:

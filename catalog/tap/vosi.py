@@ -6,7 +6,13 @@ from xml.sax.saxutils import escape
 
 from galcat.catalog.release.votable import votable_unit
 from galcat.catalog.tap.output import FORMATS
-from galcat.catalog.tap.tables import VOTABLE_TYPES, schema_descriptions, tap_tables
+from galcat.catalog.tap.tables import (
+    VOTABLE_TYPES,
+    adql_name,
+    keys_from,
+    schema_descriptions,
+    tap_tables,
+)
 
 XML = '<?xml version="1.0" encoding="utf-8"?>\n'
 MAX_ROWS = 1_000_000
@@ -77,10 +83,19 @@ def tableset() -> bytes:
                 ucd = f"    <ucd>{escape(column.ucd)}</ucd>\n" if column.ucd else ""
                 flags = "    <flag>indexed</flag>\n" if column.name in table.indexed else ""
                 parts.append(
-                    f"   <column>\n    <name>{escape(column.name)}</name>\n"
+                    f"   <column>\n    <name>{escape(adql_name(column.name))}</name>\n"
                     f"    <description>{escape(column.description)}</description>\n{unit}{ucd}"
                     f'    <dataType xsi:type="vs:VOTableType"{arraysize}>'
                     f"{VOTABLE_TYPES[column.dtype]}</dataType>\n{flags}   </column>\n")
+            for key in keys_from(table.qualified):
+                pairs = "".join(
+                    f"    <fkColumn><fromColumn>{escape(a)}</fromColumn>"
+                    f"<targetColumn>{escape(b)}</targetColumn></fkColumn>\n"
+                    for a, b in key.columns)
+                parts.append(f"   <foreignKey>\n    <targetTable>{escape(key.target_table)}"
+                             f"</targetTable>\n{pairs}"
+                             f"    <description>{escape(key.description)}</description>\n"
+                             "   </foreignKey>\n")
             parts.append("  </table>\n")
         parts.append(" </schema>\n")
     parts.append("</vosi:tableset>\n")

@@ -129,6 +129,31 @@ def release(settings: Settings, job_id: int) -> JobHandle:
     return JobHandle(job_id, settings)
 
 
+def update_parameters(settings: Settings, job_id: int, changes: dict[str, Any]) -> None:
+    """Change parameters of a held job (a UWS job in PENDING takes new parameters)."""
+    db = get_database(settings)
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobError(f"no job {job_id}")
+        if job.state != "held":
+            raise JobError(f"job {job_id} is {job.state}: only a held job takes new parameters")
+        job.parameters = {**job.parameters, **changes}
+
+
+def forget(settings: Settings, job_id: int) -> None:
+    """Delete a finished job's row (and its shards'); a job still running is refused."""
+    db = get_database(settings)
+    with db.session() as session:
+        state = session.execute(sa.select(JOB.c.state).where(JOB.c.id == job_id)).scalar()
+        if state is None:
+            return
+        if state not in FINAL_STATES:
+            raise JobError(f"job {job_id} is {state}: cancel it before forgetting it")
+        session.execute(sa.delete(JOB).where(sa.or_(JOB.c.parent_id == job_id,
+                                                    JOB.c.id == job_id)))
+
+
 def job_status(db: Database, job_id: int) -> JobStatus:
     with db.new_session() as session:
         job = session.get(Job, job_id)

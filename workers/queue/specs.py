@@ -424,3 +424,7 @@ class TapQuery(JobSpec):
     """Longest the query may run, seconds (UWS executionDuration)."""
     retention_days: float = 7.0
     """How long the answer is kept (UWS destruction time = creation + this)."""
+    run_id: str = ""
+    """The client's label for the job (UWS runId)."""
+    refusal: str = ""
+    """Why the request cannot run (a wrong parameter); the job ends in ERROR with it."""

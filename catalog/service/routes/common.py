@@ -11,7 +11,7 @@ from galcat.catalog.service.state import Service
 VOTABLE_TYPE = "text/xml; content=x-votable; charset=utf-8"
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     """The app's shared ``Service`` (engine, folders, caches)."""
     service: Service = request.app.state.service
     return service

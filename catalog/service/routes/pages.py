@@ -10,7 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from galcat.catalog.release.build import ReleaseRecord
 from galcat.catalog.service import pages
+from galcat.catalog.service.objects import default_preview_columns, preview_rows
 from galcat.catalog.service.routes.common import ServiceDep
+from galcat.catalog.service.routes.objects import object_views
 
 router = APIRouter(tags=["pages"])
 
@@ -29,11 +31,20 @@ def listing(service: ServiceDep) -> Response:
 
 
 @router.get("/releases/{tag}", response_class=HTMLResponse, summary="A release's page")
-def release_page(tag: str, service: ServiceDep) -> HTMLResponse:
-    """Counts, models, downloads with sha256, the sky plot and the data model."""
+def release_page(tag: str, request: Request, service: ServiceDep) -> HTMLResponse:
+    """Counts, how to query the release from pyvo, TOPCAT and LSDB, its first rows (linked
+    to their object pages), models, downloads with sha256, the sky plot and the data
+    model."""
     record = service.release(tag)
     available = all(service.locate(record, f) for f in record.files)
-    return HTMLResponse(pages.release_page(record, available))
+    view = object_views(request).get(record.catalogue)
+    with service.engine.connect() as connection:
+        rows = preview_rows(connection, record)
+    columns = view.preview_columns if view else default_preview_columns(record)
+    newest = service.newest(record.catalogue).tag == record.tag
+    return HTMLResponse(pages.release_page(
+        record, available, str(request.base_url).rstrip("/"), rows, columns,
+        linked=view is not None, newest=newest))
 
 
 @router.get("/releases/{tag}/sky.png", summary="A release's sky plot (PNG)",

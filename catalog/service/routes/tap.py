@@ -33,6 +33,7 @@ from galcat.catalog.tap.uws import (
     job_document,
     job_list,
     load_job,
+    parameters_document,
     recent_jobs,
     results_document,
 )
@@ -70,10 +71,10 @@ def tap_root(request: Request, service: ServiceDep) -> HTMLResponse:
                                        service.dialect))
 
 
-@router.api_route("/sync", methods=["GET", "POST"], summary="Run an ADQL query",
-                  response_class=Response, openapi_extra={"parameters": SYNC_PARAMETERS},
-                  responses={200: {"content": {"application/x-votable+xml": {}},
-                                   "description": "The rows, or a VOTable error document"}})
+@router.get("/sync", summary="Run an ADQL query", response_class=Response,
+            openapi_extra={"parameters": SYNC_PARAMETERS},
+            responses={200: {"content": {"application/x-votable+xml": {}},
+                             "description": "The rows, or a VOTable error document"}})
 async def sync(request: Request, service: ServiceDep) -> Response:
     """TAP 1.1 synchronous query: ``QUERY`` in ADQL over the newest releases, e.g.
     ``/tap/sync?LANG=ADQL&QUERY=SELECT TOP 5 * FROM dla.absorbers``."""
@@ -81,6 +82,14 @@ async def sync(request: Request, service: ServiceDep) -> Response:
     if items is None:
         return _error(MULTIPART)
     return await run_in_threadpool(answer, service, items)
+
+
+@router.post("/sync", summary="Run an ADQL query (form-encoded)", response_class=Response,
+             responses={200: {"content": {"application/x-votable+xml": {}},
+                              "description": "The rows, or a VOTable error document"}})
+async def sync_post(request: Request, service: ServiceDep) -> Response:
+    """As ``GET /tap/sync``, with the parameters in a form-encoded body (pyvo's way)."""
+    return await sync(request, service)
 
 
 @router.get("/async", summary="Asynchronous queries (UWS job list)", response_class=Response,
@@ -104,12 +113,16 @@ async def create_async(request: Request, service: ServiceDep) -> Response:
     jobs = _jobs(request)
     if jobs is None:
         return _error(NO_QUEUE, 503)
-    try:
-        tap = parse_request([(k, v) for k, v in items if k.upper() != "PHASE"])
-    except (TapParameterError, *TAP_ERRORS) as exc:
-        return _error(str(exc))
+    control = {"PHASE", "RUNID"}
     run = any(k.upper() == "PHASE" and v.upper() == "RUN" for k, v in items)
-    job_id = await run_in_threadpool(jobs.create, tap.query, tap.maxrec, tap.format.name, run)
+    run_id = next((v for k, v in items if k.upper() == "RUNID"), "")
+    try:
+        tap = parse_request([(k, v) for k, v in items if k.upper() not in control])
+        query, maxrec, fmt, refusal = tap.query, tap.maxrec, tap.format.name, ""
+    except (TapParameterError, *TAP_ERRORS) as exc:
+        query = next((v for k, v in items if k.upper() == "QUERY"), "")
+        maxrec, fmt, refusal = vosi.DEFAULT_ROWS, "votable", str(exc)
+    job_id = await run_in_threadpool(jobs.create, query, maxrec, fmt, run, run_id, refusal)
     return RedirectResponse(f"{_async_base(request)}/{job_id}", status_code=303)
 
 
@@ -121,20 +134,26 @@ def async_job(job_id: int, request: Request, service: ServiceDep) -> Response:
                     media_type=XML_TYPE)
 
 
-@router.api_route("/async/{job_id}", methods=["DELETE", "POST"], summary="Delete a job",
-                  response_class=Response, responses={303: {"description": "The job list"}})
+@router.delete("/async/{job_id}", summary="Delete a job", response_class=Response,
+               responses={303: {"description": "The job list"}})
 async def delete_job(job_id: int, request: Request, service: ServiceDep) -> Response:
-    """``DELETE``, or ``POST`` with ``ACTION=DELETE``: abort the job and drop its answer."""
-    items = await _parameters(request) or []
-    if request.method == "POST" and not any(
-            k.upper() == "ACTION" and v.upper() == "DELETE" for k, v in items):
-        return _error("POST to a job takes ACTION=DELETE; the phase is set at /phase")
+    """Abort the job and drop its answer."""
     _job(service, job_id)
     jobs = _jobs(request)
     if jobs is None:
         return _error(NO_QUEUE, 503)
     await run_in_threadpool(jobs.delete, job_id)
     return RedirectResponse(_async_base(request), status_code=303)
+
+
+@router.post("/async/{job_id}", summary="Delete a job (ACTION=DELETE)", response_class=Response,
+             responses={303: {"description": "The job list"}})
+async def post_to_job(job_id: int, request: Request, service: ServiceDep) -> Response:
+    """``ACTION=DELETE``: as ``DELETE`` on the job (UWS for clients without DELETE)."""
+    items = await _parameters(request) or []
+    if not any(k.upper() == "ACTION" and v.upper() == "DELETE" for k, v in items):
+        return _error("POST to a job takes ACTION=DELETE; the phase is set at /phase")
+    return await delete_job(job_id, request, service)
 
 
 @router.get("/async/{job_id}/phase", summary="A job's phase", response_class=PlainTextResponse)
@@ -193,6 +212,33 @@ def job_error(job_id: int, service: ServiceDep) -> Response:
     return Response(error_document(job.error_summary), media_type=VOTABLE_TYPE)
 
 
+@router.get("/async/{job_id}/parameters", summary="A job's parameters (UWS)",
+            response_class=Response, responses={200: {"content": {"text/xml": {}}}})
+def job_parameters(job_id: int, service: ServiceDep) -> Response:
+    """LANG, QUERY, MAXREC and RESPONSEFORMAT as the job was created."""
+    return Response(parameters_document(_job(service, job_id)), media_type=XML_TYPE)
+
+
+@router.post("/async/{job_id}/parameters", summary="Label a pending job (UWS runId)",
+             response_class=Response, responses={303: {"description": "The job"}})
+async def set_parameters(job_id: int, request: Request, service: ServiceDep) -> Response:
+    """``RUNID=…`` labels the job; the query's own parameters are fixed at creation."""
+    items = await _parameters(request) or []
+    job = _job(service, job_id)
+    jobs = _jobs(request)
+    if jobs is None:
+        return _error(NO_QUEUE, 503)
+    others = sorted({k.upper() for k, _ in items} - {"RUNID"})
+    if others:
+        return _error(f"{', '.join(others)}: a job's query parameters are fixed when it is "
+                      "created; create a new job")
+    if job.phase != "PENDING":
+        return _error(f"TAP job {job_id} is {job.phase}: only a PENDING job takes parameters")
+    for _, value in items:
+        await run_in_threadpool(jobs.set_run_id, job_id, value)
+    return RedirectResponse(f"{_async_base(request)}/{job_id}", status_code=303)
+
+
 @router.get("/async/{job_id}/{field}", summary="One field of a job (UWS)",
             response_class=PlainTextResponse)
 def job_field(job_id: int, field: str, service: ServiceDep) -> PlainTextResponse:
@@ -200,7 +246,8 @@ def job_field(job_id: int, field: str, service: ServiceDep) -> PlainTextResponse
     job = _job(service, job_id)
     values = {"executionduration": str(job.execution_s),
               "destruction": job_document(job, "").decode().split("<uws:destruction>")[1]
-              .split("<")[0], "quote": "", "owner": ""}
+              .split("<")[0], "quote": "", "owner": "",
+              "runid": str(job.parameters.get("run_id", ""))}
     if field not in values:
         raise NotFound(f"a UWS job has no {field!r}: see /tap/async/{job_id}")
     return PlainTextResponse(values[field])
