@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -28,7 +27,6 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
-from galcat.catalog.release.ahead import Ahead
 from galcat.catalog.release.definitions import TableDef
 
 ARROW_TYPES = {"int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
@@ -40,9 +38,8 @@ STREAMING_PLAN = {"jit": "off", "max_parallel_workers_per_gather": "0",
                   "enable_hashjoin": "off", "enable_mergejoin": "off", "enable_sort": "off"}
 """PostgreSQL settings for a release ``COPY``: a plan that streams in key order."""
 OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
-FETCH_ROWS = 512
-"""Rows taken from the driver at a time, before they become Arrow arrays (with the
-read-ahead, at most three such parts of Python rows exist at once)."""
+FETCH_ROWS = 1024
+"""Rows taken from the driver at a time, before they become Arrow arrays."""
 
 
 def arrow_schema(table: TableDef) -> pa.Schema:
@@ -54,9 +51,9 @@ def read_batches(connection: sa.Connection, stmt: sa.Select[Any], table: TableDe
                  chunk_rows: int) -> Iterator[pa.RecordBatch]:
     """``stmt``'s rows (in the table's column order) as record batches of ``chunk_rows``.
 
-    A second thread reads ahead on ``connection``: run nothing else on it until the
-    batches are consumed or the iterator closed. Database errors are raised as
-    ``sqlalchemy.exc.DBAPIError``, as ``execute`` raises them."""
+    Run nothing else on ``connection`` until the batches are consumed or the iterator
+    closed. Database errors are raised as ``sqlalchemy.exc.DBAPIError``, as ``execute``
+    raises them."""
     reader = _postgres_batches if connection.dialect.name == "postgresql" else _sqlite_batches
     yield from reader(connection, stmt, table, chunk_rows)
 
@@ -118,14 +115,9 @@ def _postgres_batches(connection: sa.Connection, stmt: sa.Select[Any], table: Ta
             for name, value in STREAMING_PLAN.items():
                 cursor.execute("SELECT set_config(%s, %s, true)", (name, value))
 
-            def chunks() -> Iterator[list[bytes]]:
-                with cursor.copy(sql, compiled.params) as copy:
-                    lines = iter(copy)
-                    while blocks := _blocks(lines, chunk_rows):
-                        yield blocks
-
-            with _Inline(chunks()) as received:
-                for blocks in received:
+            with cursor.copy(sql, compiled.params) as copy:
+                lines = iter(copy)
+                while blocks := _blocks(lines, chunk_rows):
                     yield _parse_csv(blocks, schema, options)
         finally:
             if dbapi.info.transaction_status in OPEN:
@@ -176,8 +168,8 @@ def _sqlite_batches(connection: sa.Connection, stmt: sa.Select[Any], table: Tabl
     schema = arrow_schema(table)
     cursor = dbapi.cursor()
 
-    def converted(parts: Iterator[list[tuple[Any, ...]]]) -> Iterator[pa.RecordBatch]:
-        for rows in parts:
+    def fetched() -> Iterator[pa.RecordBatch]:
+        while rows := cursor.fetchmany(FETCH_ROWS):
             columns = zip(*rows, strict=True)
             yield pa.record_batch([_sqlite_array(values, c.dtype) for values, c
                                    in zip(columns, table.columns, strict=True)], schema=schema)
@@ -185,8 +177,7 @@ def _sqlite_batches(connection: sa.Connection, stmt: sa.Select[Any], table: Tabl
     try:
         with _driver_errors(connection, str(compiled), params):
             cursor.execute(str(compiled), params)
-            with Ahead(lambda: iter(partial(cursor.fetchmany, FETCH_ROWS), [])) as parts:
-                yield from rebatch(converted(parts), schema, chunk_rows)
+            yield from rebatch(fetched(), schema, chunk_rows)
     finally:
         cursor.close()
 
@@ -200,9 +191,3 @@ def _sqlite_array(values: tuple[Any, ...], dtype: str) -> pa.Array:
         return pa.array(values, type=ARROW_TYPES[dtype])
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array(values).cast(ARROW_TYPES[dtype])
-
-
-class _Inline:
-    def __init__(self, it): self.it = it
-    def __enter__(self): return self.it
-    def __exit__(self, *a): pass
