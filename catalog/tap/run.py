@@ -9,9 +9,8 @@ right columns. ``TAP_SCHEMA``'s tables are literal rows.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -41,9 +40,6 @@ class TapResult:
     names: list[str]
     rows: list[tuple[Any, ...]]
     overflow: bool
-    releases: dict[str, str] = field(default_factory=dict)
-    """Catalogue -> release tag each TAP table read."""
-    seconds: float = 0.0
 
 
 def with_tables(translated: Translated, releases: Mapping[str, ReleaseRecord],
@@ -131,7 +127,6 @@ def run_query(engine: Engine, sql: str, maxrec: int, timeout_s: float) -> TapRes
     """At most ``maxrec`` rows of ``sql`` (and whether there were more), stopped after
     ``timeout_s`` seconds. PostgreSQL reads through a server-side cursor, so rows past
     ``maxrec`` are never sent."""
-    start = time.perf_counter()
     with engine.connect() as connection:
         dbapi: Any = connection.connection.dbapi_connection
         sqlite = engine.dialect.name == "sqlite"
@@ -159,8 +154,7 @@ def run_query(engine: Engine, sql: str, maxrec: int, timeout_s: float) -> TapRes
             if sqlite:
                 dbapi.set_progress_handler(None, 0)
             connection.rollback()
-    return TapResult(names, rows[:maxrec], len(rows) > maxrec,
-                     seconds=time.perf_counter() - start)
+    return TapResult(names, rows[:maxrec], len(rows) > maxrec)
 
 
 def result_columns(translated: Translated, result: TapResult,
