@@ -22,6 +22,7 @@ BENCHES: dict[str, str] = {
     "sim-phases": "bench.simulation_phases",
     "environment": "bench.environment",
     "service": "bench.service",
+    "scaling": "bench.scaling",
 }
 
 

@@ -579,8 +579,9 @@ def main(argv: Sequence[str]) -> int:
     sizes: Sizes = args.sizes
     figures: dict[str, float] = {}
     notes = [machine_note(),
-             "brokers: real `galcat worker --concurrency 2` (prefork) on the SQLite catalogue "
-             "unless stated; embedded and filesystem transports poll every 50 ms",
+             "brokers: real `galcat worker --concurrency 2` (two single-job processes) on the "
+             "SQLite catalogue unless stated; embedded and filesystem transports poll every "
+             "50 ms",
              "round trip: submit → job row `done`, polled every 10 ms, after 5 warm-up jobs, "
              f"p50/p90 over jobs not stranded (still queued {STRANDED_AFTER_S:.0f} s after "
              "submit, then sent again by the bench); burst: rows committed in one "

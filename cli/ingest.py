@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from galcat.cli.output import console, fail, show_ingest
+from galcat.cli.output import console, errors, fail, show_ingest
 from galcat.cli.shared import Files, ready_database, require_inputs
 
+if TYPE_CHECKING:
+    from galcat.catalog.ingest.report import IngestSummary
+    from galcat.workers.queue.specs import IngestFiles
+
 ingest_app = typer.Typer(help="Load survey files into the catalog.", no_args_is_help=True)
+
+JobsOption = Annotated[bool, typer.Option(
+    "--jobs", help="Fan the files out as shard jobs that any running `galcat worker` takes "
+    "(workers must see the files at the same paths); waits and reports as without it.")]
+ShardFilesOption = Annotated[int, typer.Option(
+    min=1, help="Files per shard job with --jobs.")]
 
 
 @ingest_app.command("catalog")
@@ -41,15 +52,23 @@ def ingest_spectra(
                                                "or globs; or tables with wavelength, flux, ivar.")],
     survey: Annotated[str | None, typer.Option(help="Survey name (default by format).")] = None,
     z_qso: Annotated[float | None, typer.Option(help="Quasar redshift for plain tables.")] = None,
+    jobs: JobsOption = False,
+    shard_files: ShardFilesOption = 500,
 ) -> None:
     """Load quasar spectra; two observations of one quasar become one sightline.
 
-    Example: galcat ingest spectra ../shared/data/boss/
+    Example: galcat ingest spectra ../shared/data/boss/ --jobs
     """
     from galcat.catalog.ingest.spectra import ingest_spectra as run
+    from galcat.workers.queue.specs import IngestFiles
 
     require_inputs(paths)
-    summary = run(ready_database(), paths, survey, z_qso)
+    if jobs:
+        summary = _through_workers(IngestFiles(what="spectra", paths=_absolute(paths),
+                                               survey=survey, z_qso=z_qso,
+                                               shard_files=shard_files))
+    else:
+        summary = run(ready_database(), paths, survey, z_qso)
     show_ingest(summary)
     if not summary.ok:
         raise typer.Exit(1)
@@ -64,6 +83,8 @@ def ingest_images(
     label_set: Annotated[str | None, typer.Option(
         help="Label set for the catalogue's columns (default: its file name).")] = None,
     hdu: Annotated[str | None, typer.Option(help="FITS HDU name or number.")] = None,
+    jobs: JobsOption = False,
+    shard_files: ShardFilesOption = 500,
 ) -> None:
     """Load galaxy cutouts (FITS, PNG/JPEG, .npy); each image loads whole or not at all.
 
@@ -72,9 +93,21 @@ def ingest_images(
     from galcat.catalog.formats.errors import InputError, InputErrors
     from galcat.catalog.formats.tables import TableFormatError
     from galcat.catalog.ingest.images import ingest_images as run
+    from galcat.workers.queue.specs import IngestFiles
 
     chosen: int | str | None = int(hdu) if hdu is not None and hdu.isdigit() else hdu
     require_inputs(files)
+    if jobs:
+        if catalog is not None or label_set is not None or hdu is not None:
+            fail(ValueError("--jobs loads images with --survey only; load with --catalog, "
+                            "--label-set or --hdu in one process (without --jobs)"))
+        summary_of_jobs = _through_workers(IngestFiles(
+            what="images", paths=_absolute([str(f) for f in files]), survey=survey,
+            shard_files=shard_files))
+        show_ingest(summary_of_jobs)
+        if not summary_of_jobs.ok:
+            raise typer.Exit(1)
+        return
     try:
         summary = run(ready_database(), files, survey, catalog, label_set, chosen)
     except InputErrors as exc:
@@ -148,3 +181,25 @@ def ingest_simulation(
     show_ingest(summary)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _absolute(paths: list[str]) -> tuple[str, ...]:
+    """Paths and globs made absolute, as a worker in another folder must see them."""
+    return tuple(str(Path(p).resolve()) if Path(p).exists() else os.path.abspath(p)
+                 for p in paths)
+
+
+def _through_workers(spec: IngestFiles) -> IngestSummary:
+    """Submit ``spec``, show its progress, and return every file's outcome."""
+    from galcat.workers.ingest.files import ingest_outcomes
+    from galcat.workers.queue.jobs import submit
+
+    ready_database()
+    handle = submit(spec)
+    console.print(f"job {handle.id}: {spec.what} files fanned out to workers", markup=False)
+    state = handle.wait(progress=True)
+    if state.state != "done":
+        errors.print(f"error: ingest job {handle.id} {state.state}: "
+                     f"{state.error or state.message}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    return ingest_outcomes(handle.db, handle.id)

@@ -17,7 +17,8 @@ jobs_app = typer.Typer(help="List, inspect, cancel and retry jobs.", no_args_is_
 
 def worker(
     queues: Annotated[str, typer.Option(help="Comma-separated queues: gpu, cpu.")] = "gpu,cpu",
-    concurrency: Annotated[int, typer.Option(help="Worker processes (1 = solo pool).")] = 1,
+    concurrency: Annotated[int, typer.Option(
+        help="Worker processes, each running one job at a time; one that dies is replaced.")] = 1,
     name: Annotated[str | None, typer.Option(help="Celery node name.")] = None,
     extra_jobs: Annotated[str | None, typer.Option(
         envvar="GALCAT_EXTRA_JOBS", hidden=True,

@@ -57,6 +57,7 @@ def test_catalog_refuses_a_folder_without_a_catalogue(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_submit_a_typed_job_and_wait(galcat_env: dict[str, str], tmp_path: Path) -> None:
     from galcat.catalog.schema import SightlineSearch
 

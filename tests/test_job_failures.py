@@ -9,6 +9,8 @@ same transaction that marks it done, and that transaction refuses a cancelled jo
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from bench.fixtures.toy_jobs import (
     Crash,
     InferToy,
     Noop,
+    Sleep,
     add_toy_galaxies,
 )
 from galcat.catalog.db import Database
@@ -97,6 +100,22 @@ def test_a_job_whose_worker_dies_every_time_fails_after_max_attempts(
     with db.new_session() as session:
         assert session.get(Job, handle.id).attempts == 3
     assert submit(Noop()).wait(timeout_s=120).state == "done", "the worker is alive"
+
+
+@PAIRS
+def test_a_stopped_worker_finishes_its_running_job_first(
+    db: Database, env, workers: Workers
+) -> None:
+    worker = workers.start()
+    handle = submit(Sleep(seconds=3.0))
+    deadline = time.monotonic() + 120
+    while handle.status().state != "running":
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    os.killpg(worker.pid, signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
+    state = handle.status()
+    assert state.state == "done" and state.result == {"slept_s": 3.0}, state
 
 
 @pytest.mark.parametrize(("database_url", "broker_url"),

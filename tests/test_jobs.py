@@ -50,10 +50,12 @@ def test_failed_job_reports_its_error_and_retries(
     assert n == 300
 
 
-@PAIRS
+@pytest.mark.parametrize(("database_url", "broker_url"), [("sqlite", "embedded")],
+                         indirect=True)
 def test_killed_worker_job_completes_without_duplicates(
     db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:
+    """On the embedded pair; PostgreSQL + Redis is killed harder in test_job_chaos.py."""
     n = 3000
     add_toy_galaxies(db, n)
     _register_toy(db, toy_weights)
@@ -103,7 +105,8 @@ def test_worker_started_before_postgres_is_reachable(db: Database, env, workers:
         proxy.stop()
 
 
-@POSTGRES_PAIRS
+@pytest.mark.parametrize(("database_url", "broker_url"), [("postgresql", "redis")],
+                         indirect=True)
 def test_worker_losing_postgres_briefly_loses_no_job(
     db: Database, env, workers: Workers, toy_weights: Path, toy_table: None
 ) -> None:

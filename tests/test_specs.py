@@ -22,6 +22,8 @@ from galcat.workers.queue.specs import (
     InferPhases,
     InferSersic,
     InferShard,
+    IngestFiles,
+    IngestShard,
     JobSpec,
     MeasureEnvironment,
     RedshiftTile,
@@ -63,6 +65,9 @@ EXAMPLES: list[JobSpec] = [
                        nth=3, name="env-m"),
     TapQuery(query="SELECT TOP 3 * FROM dla.absorbers", maxrec=10, format="csv",
              execution_s=30.0, retention_days=1.0),
+    IngestFiles(what="spectra", paths=("/data/boss", "/data/more/*.fits"), survey="boss",
+                shard_files=50),
+    IngestShard(what="images", paths=("/data/a.fits", "/data/a.weight.fits"), survey="hsc"),
 ]
 
 
@@ -88,6 +93,13 @@ def test_unknown_and_mistyped_parameters_are_refused(spec: JobSpec) -> None:
     first = dataclasses.fields(spec)[0].name
     with pytest.raises(SpecError, match=rf"parameter '{first}' is"):
         type(spec).from_params({**stored, first: {"not": "valid"}})
+
+
+def test_an_ingest_job_of_an_unknown_kind_is_refused() -> None:
+    with pytest.raises(SpecError, match="what must be one of spectra, images"):
+        IngestFiles.from_params({"what": "labels", "paths": ["/x"]})
+    with pytest.raises(SpecError, match="'paths' is 1, not tuple"):
+        IngestShard.from_params({"what": "spectra", "paths": 1})
 
 
 def test_required_parameters_are_named() -> None:

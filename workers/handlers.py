@@ -27,6 +27,7 @@ from galcat.workers.environment.tiles import SORT_TASK, run_sort, run_tile, sort
 from galcat.workers.galaxy.finetune import finetune_morphology
 from galcat.workers.galaxy.inference import MORPHOLOGY_TASK, SERSIC_TASK
 from galcat.workers.galaxy.training import train_morphology, train_sersic
+from galcat.workers.ingest.files import fan_out_files, run_ingest_shard
 from galcat.workers.queue.runner import JobKind, handler_table
 from galcat.workers.queue.sharding import InferenceTask, fan_out, run_shard
 from galcat.workers.queue.specs import (
@@ -38,6 +39,8 @@ from galcat.workers.queue.specs import (
     InferPhases,
     InferSersic,
     InferShard,
+    IngestFiles,
+    IngestShard,
     MeasureEnvironment,
     RedshiftTile,
     SortRedshifts,
@@ -85,6 +88,8 @@ def handlers(extra_kinds: Sequence[JobKind] = (),
         JobKind(InferShard, partial(run_shard, tasks)),
         *ENVIRONMENT_KINDS,
         JobKind(TapQuery, run_tap_query),
+        JobKind(IngestFiles, fan_out_files),
+        JobKind(IngestShard, run_ingest_shard),
         *extra_kinds,
     ])
 

@@ -352,13 +352,23 @@ class _staging:
         self.path: Path | None = None
 
     def __enter__(self) -> Path:
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=".galcat-release-", dir=self.out))
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=".galcat-release-", dir=self.out))
+        except OSError as exc:
+            raise self._refusal(exc) from exc
         return self.path
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
         if self.path is not None:
             shutil.rmtree(self.path, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise self._refusal(exc) from exc
+
+    def _refusal(self, exc: OSError) -> ReleaseError:
+        """A failed write (disk full, no permission) as one line naming the folder."""
+        return ReleaseError(f"cannot write the release into {self.out}: "
+                            f"{exc.strerror or exc}; nothing was left there")
 
 
 def _publish(staging: Path, out: Path, files: list[FileRecord]) -> None:

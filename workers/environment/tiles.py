@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from galcat.catalog.registry import register_method
 from galcat.catalog.schema import ModelVersion, RedshiftEstimate
-from galcat.catalog.schema.base import utcnow
 from galcat.workers.environment.galaxies import GalaxyArrays, Tile, load_galaxies, tiles_of
 from galcat.workers.queue.doorbell import ring
 from galcat.workers.queue.lifecycle import JOB, JobContext
+from galcat.workers.queue.sharding import queue_shards
 from galcat.workers.queue.specs import RedshiftTile, SortRedshifts
 
 ESTIMATE = cast(sa.Table, RedshiftEstimate.__table__)
@@ -89,16 +89,10 @@ def fan_out_tiles(ctx: JobContext, session: Session, version_id: int,
                   tiles: list[tuple[Tile, int]], where: str | None,
                   reference_where: str | None, seed: int, message: str) -> None:
     """Queue one tile job per tile, in the caller's transaction, and ring after commit."""
-    now = utcnow()
-    created = session.execute(sa.insert(JOB).returning(JOB.c.id), [
-        {"kind": RedshiftTile.kind, "queue": RedshiftTile.queue, "state": "queued",
-         "parent_id": ctx.job_id, "shard_index": i, "model_version_id": version_id,
-         "parameters": RedshiftTile(row=tile.row, column=tile.column,
-                                    size_arcmin=tile.size_arcmin, where=where,
-                                    reference_where=reference_where, seed=seed).to_params(),
-         "progress_total": count, "max_attempts": 3, "created_at": now, "attempts": 0,
-         "progress_done": 0}
-        for i, (tile, count) in enumerate(tiles)]).scalars().all()
+    created = queue_shards(session, ctx, [
+        (RedshiftTile(row=tile.row, column=tile.column, size_arcmin=tile.size_arcmin,
+                      where=where, reference_where=reference_where, seed=seed), count)
+        for tile, count in tiles], version_id)
     session.execute(sa.update(JOB).where(JOB.c.id == ctx.job_id).values(
         worker=None, heartbeat_at=None, model_version_id=version_id,
         progress_total=sum(count for _, count in tiles), message=message))

@@ -16,7 +16,7 @@ from galcat.catalog.schema.base import utcnow
 from galcat.workers.model_io import load_model
 from galcat.workers.queue.doorbell import ring
 from galcat.workers.queue.lifecycle import JOB, JobContext
-from galcat.workers.queue.specs import InferShard, InferSpec
+from galcat.workers.queue.specs import InferShard, InferSpec, JobSpec
 
 CHUNK = 512
 
@@ -88,20 +88,26 @@ def fan_out(task: InferenceTask, ctx: JobContext, spec: InferSpec) -> None:
     shards = [ids[i:i + size] for i in range(0, len(ids), size)]
     with ctx.db.session() as session:
         ctx.hold(session)
-        now = utcnow()
-        created = session.execute(sa.insert(JOB).returning(JOB.c.id), [
-            {"kind": InferShard.kind, "queue": InferShard.queue, "state": "queued",
-             "parent_id": ctx.job_id, "shard_index": i,
-             "model_version_id": ctx.model_version_id,
-             "parameters": InferShard(task=spec.task, object_ids=tuple(shard)).to_params(),
-             "progress_total": len(shard), "max_attempts": 3, "created_at": now,
-             "attempts": 0, "progress_done": 0}
-            for i, shard in enumerate(shards)
-        ]).scalars().all()
+        created = queue_shards(
+            session, ctx, [(InferShard(task=spec.task, object_ids=tuple(s)), len(s))
+                           for s in shards], ctx.model_version_id)
         session.execute(sa.update(JOB).where(JOB.c.id == ctx.job_id).values(
             worker=None, heartbeat_at=None, progress_total=len(ids),
             message=f"{len(ids)} objects in {len(shards)} shards"))
     ring(ctx.settings, ctx.db, [(job_id, InferShard.queue) for job_id in created])
+
+
+def queue_shards(session: Session, ctx: JobContext, shards: Sequence[tuple[JobSpec, int]],
+                 model_version_id: int | None = None) -> list[int]:
+    """Insert one queued child job of ``ctx``'s job per (spec, object count), in the
+    caller's transaction; their ids, to ring once it commits."""
+    now = utcnow()
+    return list(session.execute(sa.insert(JOB).returning(JOB.c.id), [
+        {"kind": spec.kind, "queue": spec.queue, "state": "queued", "parent_id": ctx.job_id,
+         "shard_index": i, "model_version_id": model_version_id,
+         "parameters": spec.to_params(), "progress_total": count, "max_attempts": 3,
+         "created_at": now, "attempts": 0, "progress_done": 0}
+        for i, (spec, count) in enumerate(shards)]).scalars().all())
 
 
 def run_shard(tasks: Mapping[str, InferenceTask], ctx: JobContext, spec: InferShard) -> None:

@@ -100,7 +100,7 @@ def _text(value: Any) -> str:
 
 
 def _coerce(kind: str, name: str, value: Any, hint: Any) -> Any:
-    """``value`` as type ``hint`` (int, float, str, bool, tuple[int, ...], or X | None)."""
+    """``value`` as type ``hint`` (int, float, str, bool, tuple[int | str, ...], or X | None)."""
     options = typing.get_args(hint) if typing.get_origin(hint) is typing.Union or \
         type(hint).__name__ == "UnionType" else (hint,)
     if value is None and type(None) in options:
@@ -115,10 +115,15 @@ def _coerce(kind: str, name: str, value: Any, hint: Any) -> Any:
         if option_type is str and isinstance(value, str):
             return value
         if typing.get_origin(option_type) is tuple and isinstance(value, list | tuple) and \
-                all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                all(_is_a(v, typing.get_args(option_type)[0]) for v in value):
             return tuple(value)
     wanted = " or ".join(getattr(o, "__name__", str(o)) for o in options)
     raise SpecError(f"{kind} job: parameter {name!r} is {value!r}, not {wanted}")
+
+
+def _is_a(value: Any, element: type) -> bool:
+    """``value`` is an ``element`` (int or str), and never a bool standing in for an int."""
+    return isinstance(value, element) and not isinstance(value, bool)
 
 
 # --- the DLA finder (Parks+2018) -----------------------------------------------------
@@ -428,3 +433,43 @@ class TapQuery(JobSpec):
     """The client's label for the job (UWS runId)."""
     refusal: str = ""
     """Why the request cannot run (a wrong parameter); the job ends in ERROR with it."""
+
+
+# --- ingest: files fanned out to workers in shards ----------------------------------
+
+INGEST_KINDS = ("spectra", "images")
+
+
+@dataclass(frozen=True)
+class IngestFiles(JobSpec):
+    """Spectrum or image files (absolute paths, folders or globs, as the workers see them)
+    loaded by workers in shards of ``shard_files``; each file all in or all out."""
+
+    kind: ClassVar[str] = "ingest_files"
+    queue: ClassVar[str] = "cpu"
+
+    what: str = option()
+    paths: tuple[str, ...] = option()
+    survey: str | None = None
+    z_qso: float | None = None
+    shard_files: int = 500
+
+    def __post_init__(self) -> None:
+        if self.what not in INGEST_KINDS:
+            raise SpecError(f"ingest_files job: what must be one of {', '.join(INGEST_KINDS)}, "
+                            f"not {self.what!r}")
+        if self.shard_files < 1:
+            raise SpecError("ingest_files job: shard_files must be at least 1")
+
+
+@dataclass(frozen=True)
+class IngestShard(JobSpec):
+    """One shard of an ingest job: these files, loaded as ``galcat ingest`` loads them."""
+
+    kind: ClassVar[str] = "ingest_shard"
+    queue: ClassVar[str] = "cpu"
+
+    what: str = option()
+    paths: tuple[str, ...] = option()
+    survey: str | None = None
+    z_qso: float | None = None

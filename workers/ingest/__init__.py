@@ -1,0 +1,1 @@
+"""Ingest through workers: files fanned out in shards."""
