@@ -57,7 +57,7 @@ def ingest_spectra(
 ) -> None:
     """Load quasar spectra; two observations of one quasar become one sightline.
 
-    Example: galcat ingest spectra ../shared/data/boss/ --jobs
+    Example: galcat ingest spectra ../shared/data/boss/
     """
     from galcat.catalog.ingest.spectra import ingest_spectra as run
     from galcat.workers.queue.specs import IngestFiles
