@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 from astropy.table import Table
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from galcat.catalog.db import Database
@@ -15,10 +17,11 @@ from galcat.catalog.formats.columns import parse_iau_name
 from galcat.catalog.formats.images import read_image
 from galcat.catalog.formats.labels import gz2_parent
 from galcat.catalog.formats.profile_writer import write_profile_fits
+from galcat.catalog.ingest import images as images_ingest
 from galcat.catalog.ingest.images import ingest_images
 from galcat.catalog.ingest.labels import LabelOutcome, ingest_labels
 from galcat.catalog.schema import Galaxy, Image, ImagePixels, Label
-from galcat.catalog.sky import healpix_29
+from galcat.catalog.sky import cone, healpix_29
 from galcat.catalog.surveys import survey_id
 from galcat.cli import app
 from galcat.vocabulary import GZ2_TREE
@@ -151,6 +154,125 @@ def test_an_image_the_database_refuses_costs_only_itself(db: Database, tmp_path:
     assert _count(db, Image) == _count(db, ImagePixels) == 6, "nothing half-written"
     again = ingest_images(db, files)
     assert again.ok and again.rows_loaded == 1 and _count(db, Image) == 7
+
+
+def _snapshot(db: Database) -> dict[str, list[tuple]]:
+    """Rows of the tables an image ingest writes, by content (ids replaced by keys)."""
+    with db.new_session() as session:
+        gal = {g.id: (g.external_id, round(g.ra_deg, 9), round(g.dec_deg, 9))
+               for g in session.scalars(sa.select(Galaxy))}
+        images = session.scalars(sa.select(Image)).all()
+        return {
+            "galaxy": sorted(gal.values()),
+            "image": sorted((Path(i.source_path or "").name, i.sha256, gal.get(i.galaxy_id),
+                             sorted((i.extra or {}).items()), i.wcs_header) for i in images),
+            "label": sorted((gal[r.object_id], r.label_set, sorted(r.values.items()))
+                            for r in session.scalars(sa.select(Label))),
+            "pixels": sorted((r.data, r.rms) for r in session.scalars(sa.select(ImagePixels))),
+        }
+
+
+_store_batch = images_ingest._store_batch
+
+
+def _one_at_a_time(db: Database, session: Session, items: list[Any], *args: Any) -> Any:
+    """Refuses a batch of several images, so that each is written on its own."""
+    if len(items) > 1:
+        raise RuntimeError("batch refused by the test")
+    return _store_batch(db, session, items, *args)
+
+
+def _clear(db: Database) -> None:
+    with db.engine.begin() as conn:
+        for table in ("label", "image_pixels", "image", "galaxy", "survey"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+
+
+def test_batched_catalogue_writes_equal_one_image_at_a_time(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _mock_fits(tmp_path / "images", [f"cutout_{i}.fits" for i in range(7)])
+    copy = files[0].with_name("copy_0.fits")
+    copy.write_bytes(files[1].read_bytes())
+    files.append(copy)
+    names = [f.name for f in files]
+    Table({"file": names, "objid": ["G0", "G1", "G2", "G3", "G4", "G5", "G6", "G5"],
+           "ra": [10.0 + 0.01 * i for i in range(8)], "dec": [-5.0 - 0.01 * i for i in range(8)],
+           "mass": [9.0 + 0.1 * i for i in range(8)]}).write(tmp_path / "cat.ecsv")
+    snapshots = []
+    for alone in (True, False):
+        _clear(db)
+        with monkeypatch.context() as patch:
+            if alone:
+                patch.setattr(images_ingest, "_store_batch", _one_at_a_time)
+            summary = ingest_images(db, files, survey="s", catalogue=tmp_path / "cat.ecsv")
+        assert summary.ok and summary.rows_loaded == 7 and summary.linked == 8
+        assert [f.rows_merged for f in summary.files] == [0] * 7 + [1]
+        snapshots.append(_snapshot(db))
+    assert snapshots[0] == snapshots[1]
+    by_name = {row[0]: row for row in snapshots[0]["image"]}
+    assert by_name["cutout_1.fits"][2][0] == "G1"
+    assert dict(by_name["cutout_1.fits"][3])["catalogue_row"] == 8
+    assert ("G5", 10.07, -5.07) in snapshots[0]["galaxy"]
+
+
+def test_a_refused_image_leaves_no_galaxy_or_labels(db: Database, tmp_path: Path) -> None:
+    files = _mock_fits(tmp_path / "images", [f"cutout_{i}.fits" for i in range(5)])
+    Table({"file": [f.name for f in files], "ra": [10.0 + 0.01 * i for i in range(5)],
+           "dec": [-5.0] * 5, "mass": [9.0 + 0.1 * i for i in range(5)]}
+          ).write(tmp_path / "cat.ecsv")
+    with db.engine.begin() as conn:
+        if db.dialect == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_pixels BEFORE INSERT ON image_pixels "
+                "WHEN NEW.image_id = (SELECT id FROM image WHERE substr(source_path, -13) "
+                "= 'cutout_3.fits') BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION refuse_pixels() RETURNS trigger AS $$ BEGIN "
+                "IF (SELECT right(source_path, 13) FROM image WHERE id = NEW.image_id) "
+                "= 'cutout_3.fits' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql")
+            conn.exec_driver_sql("CREATE TRIGGER refuse_pixels BEFORE INSERT ON image_pixels "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_pixels()")
+    try:
+        summary = ingest_images(db, files, survey="s", catalogue=tmp_path / "cat.ecsv",
+                                batch_size=5)
+    finally:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_pixels" +
+                                 ("" if db.dialect == "sqlite" else " ON image_pixels"))
+    assert [Path(f.path).name for f in summary.failed] == ["cutout_3.fits"]
+    assert summary.rows_loaded == 4 and summary.linked == 4
+    snap = _snapshot(db)
+    assert [g[0] for g in snap["galaxy"]] == ["cutout_0", "cutout_1", "cutout_2", "cutout_4"]
+    assert [lab[0][0] for lab in snap["label"]] == ["cutout_0", "cutout_1", "cutout_2",
+                                                      "cutout_4"]
+    assert len(snap["image"]) == len(snap["pixels"]) == 4
+
+
+def test_nearest_galaxies_in_one_query_equal_cone(db: Database) -> None:
+    rng = np.random.default_rng(5)
+    ra = np.concatenate([rng.uniform(0.0, 360.0, 40), [359.99995, 0.00002, 120.0, 120.0002]])
+    dec = np.concatenate([rng.uniform(-89.0, 89.0, 40), [10.0, 10.0, 89.99995, 89.99991]])
+    with db.session() as session:
+        sid = survey_id(session, "near")
+        session.execute(sa.insert(Galaxy), [
+            {"survey_id": sid, "external_id": f"g{i}", "ra_deg": float(a), "dec_deg": float(d),
+             "healpix_29": int(healpix_29(np.array([a]), np.array([d]))[0])}
+            for i, (a, d) in enumerate(zip(ra, dec, strict=True))])
+    offsets = rng.normal(scale=0.6 / 3600.0, size=(len(ra), 2))
+    centres = [(float((a + da / max(np.cos(np.radians(d)), 1e-3)) % 360.0),
+                float(np.clip(d + dd, -90.0, 90.0)))
+               for a, d, (da, dd) in zip(ra, dec, offsets, strict=True)]
+    centres += [(float(rng.uniform(0, 360)), float(rng.uniform(-90, 90))) for _ in range(10)]
+    with db.new_session() as session:
+        want = []
+        for c_ra, c_dec in centres:
+            near = cone(session, "galaxy", c_ra, c_dec, 1.0 / 3600.0, columns=["id"], limit=1)
+            want.append(int(near[0]["id"]) if near else None)
+        got = images_ingest._nearest_galaxies(session, centres, chunk=7)
+    assert got == want
+    assert sum(g is not None for g in got) > 20 and got[-10:] == [None] * 10
 
 
 def test_gz2_kaggle_and_gz2_catalogue_labels(db: Database, tmp_path: Path) -> None:

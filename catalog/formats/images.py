@@ -46,12 +46,15 @@ from typing import Any
 
 import numpy as np
 
+from galcat.catalog.formats.fits_simple import SimpleFits, read_simple_fits
 from galcat.catalog.formats.registry import KINDS, is_display_image
 
 ZERO_POINT_KEYS = ("MAGZERO", "MAGZPT", "PHOTZP", "MAGZP")
 SIGMA_NAMES = frozenset({"RMS", "ERR", "ERROR", "SIGMA", "NOISE", "STD"})
 IVAR_NAMES = frozenset({"WHT", "WEIGHT", "IVAR", "INVVAR", "IVM"})
 MASK_NAMES = frozenset({"MASK", "DQ", "SEG", "SEGMAP", "FLAGS", "BPM"})
+MAX_HDUS = 1000
+"""A FITS file with more HDUs than this is refused as damaged."""
 
 
 class ImageFormatError(ValueError):
@@ -217,7 +220,7 @@ def zero_point_from_header(header: Mapping[str, Any]) -> tuple[float | None, str
 def _role(hdu: Any) -> str:
     """'science', 'sigma', 'ivar', 'mask' or 'other' for one HDU."""
     data = hdu.data
-    if data is None or data.ndim not in (2, 3):
+    if data is None or data.ndim not in (2, 3) or data.size == 0:
         return "other"
     name = (hdu.name or "").upper()
     imagetyp = str(hdu.header.get("IMAGETYP", "")).strip().upper()
@@ -255,10 +258,96 @@ _WCS_KEY = re.compile(
 )
 
 
+_TAN_KEY = re.compile(r"^(CTYPE|CRPIX|CRVAL|CDELT|CUNIT)[12]$|^(CD|PC)[12]_[12]$|"
+                      r"^(LONPOLE|LATPOLE|RADESYS|RADECSYS|EQUINOX|EPOCH|MJD-OBS|DATE-OBS)$")
+_AXIS_KEY = re.compile(r"^(WCSAXES|NAXIS\d*)$")
+
+
+def plain_tan_wcs(header: Any, shape: tuple[int, ...]
+                  ) -> tuple[float | None, str, tuple[float, float] | None] | None:
+    """As ``_celestial_wcs`` without astropy's WCS, for a plain RA---TAN/DEC--TAN header
+    (CD, or PC and/or CDELT, in degrees; no distortion, PV, CROTA or third axis): pixel
+    scale in arcsec, the WCS cards as read, and (RA, Dec) of the image centre in degrees
+    by the gnomonic deprojection of Calabretta & Greisen (2002); (None, "", None) for a
+    header with no WCS cards at all. None for other headers."""
+    cards, values = [], {}
+    for card in header.cards:
+        key = card.keyword
+        if _AXIS_KEY.match(key):
+            continue
+        if _TAN_KEY.match(key):
+            cards.append(card.image)
+            values[key] = card.value
+        elif _WCS_KEY.match(key):
+            return None
+    if not any(k.startswith("CTYPE") for k in values):
+        return None, "", None
+    try:
+        if (str(values.get("CTYPE1")).strip(), str(values.get("CTYPE2")).strip()) != (
+                "RA---TAN", "DEC--TAN"):
+            return None
+        if any(str(values.get(f"CUNIT{i}", "deg")).strip().lower() not in ("deg", "")
+               for i in (1, 2)):
+            return None
+        if float(values.get("LONPOLE", 180.0)) != 180.0:
+            return None
+        cd_keys = [f"CD{i}_{j}" for i in (1, 2) for j in (1, 2)]
+        has_cd = any(k in values for k in cd_keys)
+        if has_cd:
+            if not all(k in values for k in cd_keys) or any(
+                    k.startswith(("PC", "CDELT")) for k in values):
+                return None
+            cd = np.array([[float(values["CD1_1"]), float(values["CD1_2"])],
+                           [float(values["CD2_1"]), float(values["CD2_2"])]])
+        else:
+            pc = np.array([[float(values.get(f"PC{i}_{j}", float(i == j))) for j in (1, 2)]
+                           for i in (1, 2)])
+            cd = np.array([float(values.get("CDELT1", 1.0)),
+                           float(values.get("CDELT2", 1.0))])[:, None] * pc
+        crpix = np.array([float(values["CRPIX1"]), float(values["CRPIX2"])])
+        ra0, dec0 = float(values["CRVAL1"]), float(values["CRVAL2"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (np.isfinite(cd).all() and np.isfinite(crpix).all() and math.isfinite(ra0)
+            and abs(dec0) < 90.0) or np.linalg.det(cd) == 0:
+        return None
+    scales = np.sqrt((cd ** 2).sum(axis=0)) * 3600.0
+    scale = float(np.sqrt(scales[0] * scales[1]))
+    ny, nx = shape[:2]
+    centre = tan_pix2world(cd, crpix, ra0, dec0, (nx - 1) / 2.0, (ny - 1) / 2.0)
+    text = "".join(["WCSAXES =                    2".ljust(80), *cards, "END".ljust(80)])
+    text = text.ljust(-(-len(text) // 2880) * 2880)
+    return (scale if math.isfinite(scale) and scale > 0 else None), text, centre
+
+
+def tan_pix2world(cd: np.ndarray, crpix: np.ndarray, ra0: float, dec0: float, x: float,
+                  y: float) -> tuple[float, float] | None:
+    """(RA, Dec) in degrees of 0-based pixel (x, y) under a TAN projection with the CD
+    matrix ``cd`` (deg/pixel), reference pixel ``crpix`` (1-based) at (``ra0``, ``dec0``)
+    degrees and LONPOLE 180°; None where the point is not on the sphere."""
+    xi, eta = cd @ (np.array([x + 1.0, y + 1.0]) - crpix)
+    phi = math.atan2(xi, -eta)
+    theta = math.atan2(180.0 / math.pi, math.hypot(xi, eta))
+    dphi = phi - math.pi
+    d0 = math.radians(dec0)
+    ra = ra0 + math.degrees(math.atan2(
+        -math.cos(theta) * math.sin(dphi),
+        math.sin(theta) * math.cos(d0) - math.cos(theta) * math.sin(d0) * math.cos(dphi)))
+    dec = math.degrees(math.asin(max(-1.0, min(1.0, math.sin(theta) * math.sin(d0)
+                                               + math.cos(theta) * math.cos(d0)
+                                               * math.cos(dphi)))))
+    if not (math.isfinite(ra) and math.isfinite(dec)):
+        return None
+    return float(ra % 360.0), float(dec)
+
+
 def _celestial_wcs(header: Any, shape: tuple[int, ...]
                    ) -> tuple[float | None, str, tuple[float, float] | None]:
     """(pixel scale in arcsec, celestial WCS cards, (RA, Dec) of the image centre in
     degrees) from one WCS built from the header; (None, "", None) without one."""
+    fast = plain_tan_wcs(header, shape)
+    if fast is not None:
+        return fast
     from astropy.io import fits
     from astropy.wcs import WCS, FITSFixedWarning
 
@@ -290,20 +379,68 @@ def _celestial_wcs(header: Any, shape: tuple[int, ...]
             celestial.to_header_string(relax=True), centre)
 
 
-def _read_fits(path: Path, raw: bytes, digest: str, hdu: int | str | None) -> ImageRecord:
+def _from_simple(path: Path, digest: str, simple: SimpleFits) -> ImageRecord | None:
+    """What ``_from_hdul`` gives for a one-image file read by ``read_simple_fits``; None
+    where its WCS needs astropy (then the whole file is read by astropy)."""
+    header = _header_dict(simple)
+    wcs = plain_tan_wcs(simple, simple.data.shape)
+    if wcs is None:
+        return None
+    scale, wcs_text, centre = wcs
+    zp, zp_src = zero_point_from_header(header)
+    bands = (str(header.get("BAND", header.get("FILTER", ""))),)
+    return ImageRecord(
+        pixels=_channels_last(simple.data),
+        source_path=str(path),
+        sha256=digest,
+        format="fits",
+        rms=None,
+        header=header,
+        header_text=simple.header_text,
+        wcs_header=wcs_text,
+        zero_point=zp,
+        zero_point_source=zp_src,
+        psf_fwhm_arcsec=_as_float(header.get("PSF_FWHM")),
+        sky_sigma=_as_float(header.get("SKYSIG")),
+        pixel_scale_arcsec=scale,
+        bands=bands if any(bands) else (),
+        centre_deg=centre,
+    )
+
+
+def _open_fits(path: Path, raw: bytes) -> Any:
+    """``raw`` opened by astropy, refused if it has more than :data:`MAX_HDUS` HDUs: a
+    negative NAXISn can send astropy back over the same bytes, finding HDUs without end."""
     from astropy.io import fits
 
+    hdul = fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=True)
+    try:
+        hdul[MAX_HDUS]
+    except IndexError:
+        return hdul
+    except Exception:
+        hdul.close()
+        raise
+    hdul.close()
+    raise ImageFormatError(f"{path}: more than {MAX_HDUS} HDUs; is a header damaged?")
+
+
+def _read_fits(path: Path, raw: bytes, digest: str, hdu: int | str | None) -> ImageRecord:
     try:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-        with fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False) as hdul:
+        simple = read_simple_fits(raw) if hdu is None else None
+        record = None if simple is None else _from_simple(path, digest, simple)
+        if record is not None:
+            return record
+        with _open_fits(path, raw) as hdul:
             try:
                 return _from_hdul(path, digest, hdul, hdu)
             except ImageFormatError:
                 raise
             except Exception:
                 pass
-        with fits.open(io.BytesIO(raw), memmap=False, lazy_load_hdus=False) as hdul:
+        with _open_fits(path, raw) as hdul:
             hdul.verify("silentfix")
             return _from_hdul(path, digest, hdul, hdu)
     except ImageFormatError:
@@ -319,7 +456,7 @@ def _from_hdul(path: Path, digest: str, hdul: Any, hdu: int | str | None) -> Ima
             chosen = [hdul.index_of(hdu)]
         except (KeyError, IndexError) as exc:
             raise ImageFormatError(f"{path}: no HDU {hdu!r}") from exc
-        if hdul[chosen[0]].data is None:
+        if hdul[chosen[0]].data is None or hdul[chosen[0]].data.size == 0:
             raise ImageFormatError(f"{path}: HDU {hdu!r} holds no data")
     else:
         chosen = [i for i, r in enumerate(roles) if r == "science"]
@@ -337,11 +474,13 @@ def _from_hdul(path: Path, digest: str, hdul: Any, hdu: int | str | None) -> Ima
     ]
     rms = None
     if noise_idx:
-        maps = [_sigma_from(hdul[i], roles[i]) for i in noise_idx]
-        if len(maps) == 1 and pixels.ndim == 2:
+        maps = [_channels_last(_sigma_from(hdul[i], roles[i])) for i in noise_idx]
+        if len(maps) == 1:
             rms = maps[0]
-        elif len(maps) == len(chosen) and pixels.ndim == 3:
+        elif len(maps) == len(chosen) and all(m.shape == pixels.shape[:2] for m in maps):
             rms = np.stack(maps, axis=-1)
+        if rms is not None and rms.shape != pixels.shape:
+            rms = None
 
     head = hdul[chosen[0]].header
     merged = _header_dict(hdul[0].header) if chosen[0] != 0 else {}
@@ -369,7 +508,7 @@ def _from_hdul(path: Path, digest: str, hdul: Any, hdu: int | str | None) -> Ima
 
 
 def _read_raster(path: Path, raw: bytes, digest: str) -> ImageRecord:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(io.BytesIO(raw)) as im:
@@ -381,7 +520,7 @@ def _read_raster(path: Path, raw: bytes, digest: str) -> ImageRecord:
                 arr, top = np.asarray(im.convert("L"), dtype=np.float64), 255.0
             else:
                 arr, top = np.asarray(im.convert("RGB"), dtype=np.float64), 255.0
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except Exception as exc:
         raise ImageFormatError(f"{path}: not a readable PNG/JPEG image: {exc}") from exc
     pixels = np.ascontiguousarray(np.flipud(arr / top)).astype(np.float32)
     bands = ("R", "G", "B") if pixels.ndim == 3 else ()
@@ -398,13 +537,14 @@ def _read_raster(path: Path, raw: bytes, digest: str) -> ImageRecord:
 def _read_npy(path: Path, raw: bytes, digest: str) -> ImageRecord:
     try:
         arr = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except Exception as exc:
         raise ImageFormatError(
             f"{path}: not a readable .npy array (pickles are refused): {exc}"
         ) from exc
     if (
         not isinstance(arr, np.ndarray)
         or arr.ndim not in (2, 3)
+        or arr.size == 0
         or not np.issubdtype(arr.dtype, np.number)
     ):
         raise ImageFormatError(

@@ -41,8 +41,9 @@ from galcat.catalog.formats.tables import read_table
 from galcat.catalog.ingest.labels import write_labels
 from galcat.catalog.ingest.report import FileOutcome, IngestSummary
 from galcat.catalog.pixels import image_pixels_row
-from galcat.catalog.schema import Galaxy, Image
-from galcat.catalog.sky import angular_distance_deg, cone, healpix_29
+from galcat.catalog.schema import Galaxy, Image, ImagePixels
+from galcat.catalog.schema.base import utcnow
+from galcat.catalog.sky import angular_distance_deg, cone_ranges, healpix_29
 from galcat.catalog.surveys import survey_id
 
 BATCH_IMAGES = 100
@@ -149,14 +150,13 @@ def _ingest_batch(db: Database, groups: Sequence[Any], survey: str | None,
     stored: list[tuple[bool, bool, bool] | None]
     try:
         with db.session() as session:
-            stored = [_store(db, session, record, psf, extra, survey, cat)
-                      for _, _, record, psf, extra in parsed]
+            stored = list(_store_batch(db, session, [p[2:] for p in parsed], survey, cat))
     except Exception:
         stored = []
         for outcome, group, record, psf, extra in parsed:
             try:
                 with db.session() as session:
-                    stored.append(_store(db, session, record, psf, extra, survey, cat))
+                    stored.extend(_store_batch(db, session, [(record, psf, extra)], survey, cat))
             except InputErrors as exc:
                 outcome.errors.extend(str(e) for e in exc.errors)
                 stored.append(None)
@@ -231,62 +231,169 @@ def _strings(table: Table, name: str) -> list[str | None]:
     return out
 
 
-def _store(db: Database, session: Session, record: ImageRecord, psf: np.ndarray | None,
-           extra: dict[str, Any], survey: str | None,
-           cat: Catalogue | None) -> tuple[bool, bool, bool]:
-    """Write one image; return (new image?, linked to a galaxy?, matched a catalogue row?)."""
-    centre = (extra["centre_ra_deg"], extra["centre_dec_deg"]) if "centre_ra_deg" in extra \
-        else None
-    galaxy_id, matched = None, False
-    if cat is not None:
-        row = cat.row_for(Path(record.source_path), centre)
-        if row is not None:
-            matched = True
-            galaxy_id = _catalogue_galaxy(db, session, cat, row, Path(record.source_path))
-            extra["catalogue"], extra["catalogue_row"] = cat.path, row + 1
-            extra["catalogue_sha256"] = cat.sha256
-    if galaxy_id is None and centre is not None:
-        near = cone(session, "galaxy", centre[0], centre[1], GALAXY_MATCH_ARCSEC / 3600.0,
-                    columns=["id"], limit=1)
-        galaxy_id = int(near[0]["id"]) if near else None
-    existing = session.execute(sa.select(Image.id, Image.galaxy_id, Image.extra).where(
-        Image.sha256 == record.sha256)).one_or_none()
-    if existing is not None:
-        values: dict[str, Any] = {}
-        if galaxy_id is not None and existing.galaxy_id is None:
-            values["galaxy_id"] = galaxy_id
-        if matched:
-            values["extra"] = {**(existing.extra or {}), **{
-                k: extra[k] for k in ("catalogue", "catalogue_row", "catalogue_sha256")}}
-        if values:
-            session.execute(sa.update(Image).where(Image.id == existing.id).values(**values))
-        return False, galaxy_id is not None, matched
-    sid = None
-    if survey is not None:
-        sid = survey_id(session, survey, kind="imaging",
-                        pixel_scale_arcsec=record.pixel_scale_arcsec,
-                        zero_point_mag=record.zero_point,
-                        psf_fwhm_arcsec=record.psf_fwhm_arcsec,
-                        band=",".join(record.bands)[:32] or None)
-    pixels = record.pixels
-    image = Image(
-        survey_id=sid, galaxy_id=galaxy_id, source_path=str(Path(record.source_path).resolve()),
-        sha256=record.sha256, height=int(pixels.shape[0]), width=int(pixels.shape[1]),
-        channels=1 if pixels.ndim == 2 else int(pixels.shape[2]), dtype="float32",
-        bands=",".join(record.bands)[:64] or None,
-        pixel_scale_arcsec=record.pixel_scale_arcsec, zero_point_mag=record.zero_point,
-        psf_fwhm_arcsec=record.psf_fwhm_arcsec, sky_sigma=record.sky_sigma,
-        wcs_header=record.wcs_header or None, extra=extra,
-    )
-    session.add(image)
-    session.flush()
-    session.add(image_pixels_row(image.id, pixels, record.rms, psf))
-    return True, galaxy_id is not None, matched
+def _store_batch(db: Database, session: Session,
+                 items: Sequence[tuple[ImageRecord, np.ndarray | None, dict[str, Any]]],
+                 survey: str | None, cat: Catalogue | None) -> list[tuple[bool, bool, bool]]:
+    """Write these images in ``session`` with one statement per table where it can; return
+    (new image?, linked to a galaxy?, matched a catalogue row?) for each, in order.
+
+    The same rows result as writing the images one after the other: a later copy of a
+    file (same sha256) updates the row of the first; the last catalogue row of a galaxy
+    gives its position and labels; surveys are created in the order they are first needed.
+    """
+    survey_ids: dict[tuple[str, str], int] = {}
+
+    def sid_of(name: str, kind: str, **fields: Any) -> int:
+        if (name, kind) not in survey_ids:
+            survey_ids[(name, kind)] = survey_id(session, name, kind=kind, **fields)
+        return survey_ids[(name, kind)]
+
+    digests = sorted({record.sha256 for record, _, _ in items})
+    existing = {row.sha256: row for row in session.execute(
+        sa.select(Image.id, Image.sha256, Image.galaxy_id, Image.extra).where(
+            Image.sha256.in_(digests))).all()} if digests else {}
+    galaxies: dict[tuple[int, str], dict[str, Any]] = {}
+    labels: dict[tuple[int, str], Any] = {}
+    plans: list[dict[str, Any]] = []
+    for record, psf, extra in items:
+        centre = (extra["centre_ra_deg"], extra["centre_dec_deg"]) \
+            if "centre_ra_deg" in extra else None
+        plan: dict[str, Any] = {"record": record, "psf": psf, "extra": extra,
+                                "galaxy": None, "galaxy_id": None, "matched": False}
+        if cat is not None:
+            row = cat.row_for(Path(record.source_path), centre)
+            if row is not None:
+                key, values = _catalogue_galaxy_row(cat, row, Path(record.source_path),
+                                                    sid_of(cat.survey, "catalog"))
+                galaxies.pop(key, None)
+                galaxies[key] = values
+                if cat.labels.values[row]:
+                    labels.pop(key, None)
+                    labels[key] = cat.labels.values[row]
+                plan["galaxy"], plan["matched"] = key, True
+                extra["catalogue"], extra["catalogue_row"] = cat.path, row + 1
+                extra["catalogue_sha256"] = cat.sha256
+        if plan["galaxy"] is None and centre is not None:
+            plan["centre"] = centre
+        if record.sha256 not in existing:
+            plan["sid"] = None if survey is None else sid_of(
+                survey, "imaging", pixel_scale_arcsec=record.pixel_scale_arcsec,
+                zero_point_mag=record.zero_point, psf_fwhm_arcsec=record.psf_fwhm_arcsec,
+                band=",".join(record.bands)[:32] or None)
+        plans.append(plan)
+    lonely = [plan for plan in plans if "centre" in plan]
+    for plan, gid in zip(lonely, _nearest_galaxies(session, [p["centre"] for p in lonely]),
+                         strict=True):
+        plan["galaxy_id"] = gid
+    galaxy_ids: dict[tuple[int, str], int] = {}
+    if galaxies:
+        rows = list(galaxies.values())
+        cells = healpix_29(np.array([r["ra_deg"] for r in rows]),
+                           np.array([r["dec_deg"] for r in rows]))
+        for r, cell in zip(rows, cells, strict=True):
+            r["healpix_29"] = int(cell)
+        db.upsert(session, cast(sa.Table, Galaxy.__table__), rows,
+                  key=("survey_id", "external_id"))
+        for sid in {k[0] for k in galaxies}:
+            names = sorted(ext for s, ext in galaxies if s == sid)
+            galaxy_ids.update(((sid, ext), int(gid)) for ext, gid in session.execute(
+                sa.select(Galaxy.external_id, Galaxy.id).where(
+                    Galaxy.survey_id == sid, Galaxy.external_id.in_(names))))
+        if labels and cat is not None:
+            write_labels(session, cat.label_set, "galaxy",
+                         [(galaxy_ids[k], v) for k, v in labels.items()], source=cat.path)
+    return _write_images(session, plans, existing, galaxy_ids)
 
 
-def _catalogue_galaxy(db: Database, session: Session, cat: Catalogue, row: int,
-                      source: Path) -> int:
-    """Create or update the galaxy of catalogue ``row``; write its labels; return its id."""
+def _nearest_galaxies(session: Session, centres: Sequence[tuple[float, float]],
+                      chunk: int = 25) -> list[int | None]:
+    """Id of the nearest galaxy within 1″ of each (RA, Dec) in degrees (None where there is
+    none), as ``cone`` finds it, with one query per ``chunk`` centres."""
+    out: list[int | None] = [None] * len(centres)
+    radius = GALAXY_MATCH_ARCSEC / 3600.0
+    pix = cast(sa.Table, Galaxy.__table__).c.healpix_29
+    for start in range(0, len(centres), chunk):
+        part = centres[start:start + chunk]
+        ranges = [cone_ranges(ra, dec, radius) for ra, dec in part]
+        rows = session.execute(sa.select(Galaxy.id, Galaxy.ra_deg, Galaxy.dec_deg, pix).where(
+            sa.or_(*(pix.between(lo, hi - 1) for own in ranges for lo, hi in own)))).all()
+        if not rows:
+            continue
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        ra = np.array([r[1] for r in rows], dtype=np.float64)
+        dec = np.array([r[2] for r in rows], dtype=np.float64)
+        cells = np.array([r[3] for r in rows], dtype=np.int64)
+        for k, (c_ra, c_dec) in enumerate(part):
+            inside = np.zeros(len(rows), dtype=bool)
+            for lo, hi in ranges[k]:
+                inside |= (cells >= lo) & (cells < hi)
+            dist = angular_distance_deg(c_ra, c_dec, ra, dec)
+            keep = np.flatnonzero(inside & (dist <= radius))
+            if keep.size:
+                out[start + k] = int(ids[keep[np.argmin(dist[keep])]])
+    return out
+
+
+def _write_images(session: Session, plans: list[dict[str, Any]], existing: dict[str, Any],
+                  galaxy_ids: dict[tuple[int, str], int]) -> list[tuple[bool, bool, bool]]:
+    """Insert the new images and their pixels, update the known ones; outcomes in order."""
+    out: list[tuple[bool, bool, bool]] = []
+    new: dict[str, dict[str, Any]] = {}
+    updates: dict[int, dict[str, Any]] = {}
+    keys = ("catalogue", "catalogue_row", "catalogue_sha256")
+    for plan in plans:
+        record, extra, matched = plan["record"], plan["extra"], plan["matched"]
+        galaxy_id = galaxy_ids[plan["galaxy"]] if plan["galaxy"] is not None \
+            else plan["galaxy_id"]
+        known = existing.get(record.sha256)
+        if known is not None or record.sha256 in new:
+            if known is None:
+                row = new[record.sha256]
+            else:
+                row = updates.setdefault(known.id, {
+                    "galaxy_id": known.galaxy_id, "extra": known.extra, "changed": False})
+            if galaxy_id is not None and row["galaxy_id"] is None:
+                row["galaxy_id"], row["changed"] = galaxy_id, True
+            if matched:
+                row["extra"] = {**(row["extra"] or {}), **{k: extra[k] for k in keys}}
+                row["changed"] = True
+            out.append((False, galaxy_id is not None, matched))
+            continue
+        pixels = record.pixels
+        new[record.sha256] = {
+            "survey_id": plan["sid"], "galaxy_id": galaxy_id,
+            "source_path": str(Path(record.source_path).resolve()),
+            "sha256": record.sha256, "height": int(pixels.shape[0]),
+            "width": int(pixels.shape[1]),
+            "channels": 1 if pixels.ndim == 2 else int(pixels.shape[2]), "dtype": "float32",
+            "bands": ",".join(record.bands)[:64] or None,
+            "pixel_scale_arcsec": record.pixel_scale_arcsec,
+            "zero_point_mag": record.zero_point, "psf_fwhm_arcsec": record.psf_fwhm_arcsec,
+            "sky_sigma": record.sky_sigma, "wcs_header": record.wcs_header or None,
+            "extra": extra, "created_at": utcnow(), "changed": True,
+            "pixels": (pixels, record.rms, plan["psf"])}
+        out.append((True, galaxy_id is not None, matched))
+    for image_id, row in updates.items():
+        if row["changed"]:
+            session.execute(sa.update(Image).where(Image.id == image_id).values(
+                galaxy_id=row["galaxy_id"], extra=row["extra"]))
+    if new:
+        rows = list(new.values())
+        ids = session.execute(
+            sa.insert(Image).returning(Image.id, sort_by_parameter_order=True),
+            [{k: v for k, v in row.items() if k not in ("changed", "pixels")} for row in rows],
+        ).scalars().all()
+        blobs = [image_pixels_row(int(i), *row["pixels"]) for i, row in zip(ids, rows,
+                                                                            strict=True)]
+        session.execute(sa.insert(ImagePixels), [
+            {"image_id": b.image_id, "data": b.data, "rms": b.rms, "psf": b.psf} for b in blobs])
+    return out
+
+
+def _catalogue_galaxy_row(cat: Catalogue, row: int, source: Path,
+                          sid: int) -> tuple[tuple[int, str], dict[str, Any]]:
+    """The ``galaxy`` row of catalogue ``row`` in survey ``sid`` (position in degrees, no
+    HEALPix cell yet), with its (survey, external id) key."""
     if cat.ra is None or cat.dec is None:
         raise InputError(cat.path, "the catalogue has no RA/Dec columns and no IAU-style "
                          "J-names, so its galaxies have no position", row + 1)
@@ -296,15 +403,6 @@ def _catalogue_galaxy(db: Database, session: Session, cat: Catalogue, row: int,
     external = cat.external_ids[row] or file_stem(source.name)
     if len(external) > 64:
         raise InputError(cat.path, "the object id is longer than 64 characters", row + 1)
-    sid = survey_id(session, cat.survey)
     ra %= 360.0
-    db.upsert(session, cast(sa.Table, Galaxy.__table__), [{
-        "survey_id": sid, "external_id": external, "ra_deg": ra, "dec_deg": dec,
-        "healpix_29": int(healpix_29(np.array([ra]), np.array([dec]))[0])}],
-        key=("survey_id", "external_id"))
-    gid = int(session.execute(sa.select(Galaxy.id).where(
-        Galaxy.survey_id == sid, Galaxy.external_id == external)).scalar_one())
-    if cat.labels.values[row]:
-        write_labels(session, cat.label_set, "galaxy", [(gid, cat.labels.values[row])],
-                     source=cat.path)
-    return gid
+    return (sid, external), {
+        "survey_id": sid, "external_id": external, "ra_deg": ra, "dec_deg": dec}

@@ -211,7 +211,11 @@ def _column(table: Table, name: str, integer: bool, path: str | Path,
         numeric(table, name, path, errors)
     missing |= ~np.isfinite(floats)
     if integer:
-        return pa.array(np.where(missing, 0, floats).astype(np.int64), mask=missing)
+        with np.errstate(invalid="ignore"):
+            bad = ~missing & ((floats != np.round(floats)) | (np.abs(floats) >= 2.0**63))
+        for i in np.flatnonzero(bad):
+            errors.append(InputError(path, f"not an integer: {floats[i]:g}", int(i) + 1, name))
+        return pa.array(np.where(missing | bad, 0, floats).astype(np.int64), mask=missing)
     return pa.array(floats, mask=missing)
 
 
