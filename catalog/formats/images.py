@@ -386,26 +386,9 @@ def _from_simple(path: Path, digest: str, simple: SimpleFits) -> ImageRecord | N
     wcs = plain_tan_wcs(simple, simple.data.shape)
     if wcs is None:
         return None
-    scale, wcs_text, centre = wcs
-    zp, zp_src = zero_point_from_header(header)
     bands = (str(header.get("BAND", header.get("FILTER", ""))),)
-    return ImageRecord(
-        pixels=_channels_last(simple.data),
-        source_path=str(path),
-        sha256=digest,
-        format="fits",
-        rms=None,
-        header=header,
-        header_text=simple.header_text,
-        wcs_header=wcs_text,
-        zero_point=zp,
-        zero_point_source=zp_src,
-        psf_fwhm_arcsec=_as_float(header.get("PSF_FWHM")),
-        sky_sigma=_as_float(header.get("SKYSIG")),
-        pixel_scale_arcsec=scale,
-        bands=bands if any(bands) else (),
-        centre_deg=centre,
-    )
+    return _fits_record(path, digest, _channels_last(simple.data), None, header,
+                        simple.header_text, wcs, bands)
 
 
 def _open_fits(path: Path, raw: bytes) -> Any:
@@ -485,22 +468,31 @@ def _from_hdul(path: Path, digest: str, hdul: Any, hdu: int | str | None) -> Ima
     head = hdul[chosen[0]].header
     merged = _header_dict(hdul[0].header) if chosen[0] != 0 else {}
     merged.update(_header_dict(head))
-    zp, zp_src = zero_point_from_header(merged)
-    scale, wcs_text, centre = _celestial_wcs(head, pixels.shape)
     bands = tuple(str(hdul[i].header.get("BAND", hdul[i].header.get("FILTER", ""))) for i in chosen)
+    return _fits_record(path, digest, pixels, rms, merged, head.tostring(sep="\n"),
+                        _celestial_wcs(head, pixels.shape), bands)
+
+
+def _fits_record(path: Path, digest: str, pixels: np.ndarray, rms: np.ndarray | None,
+                 header: dict[str, Any], header_text: str,
+                 wcs: tuple[float | None, str, tuple[float, float] | None],
+                 bands: tuple[str, ...]) -> ImageRecord:
+    """The record of a FITS image from its pixels, header and (scale, WCS cards, centre)."""
+    scale, wcs_text, centre = wcs
+    zp, zp_src = zero_point_from_header(header)
     return ImageRecord(
         pixels=pixels,
         source_path=str(path),
         sha256=digest,
         format="fits",
         rms=rms,
-        header=merged,
-        header_text=head.tostring(sep="\n"),
+        header=header,
+        header_text=header_text,
         wcs_header=wcs_text,
         zero_point=zp,
         zero_point_source=zp_src,
-        psf_fwhm_arcsec=_as_float(merged.get("PSF_FWHM")),
-        sky_sigma=_as_float(merged.get("SKYSIG")),
+        psf_fwhm_arcsec=_as_float(header.get("PSF_FWHM")),
+        sky_sigma=_as_float(header.get("SKYSIG")),
         pixel_scale_arcsec=scale,
         bands=bands if any(bands) else (),
         centre_deg=centre,
