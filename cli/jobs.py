@@ -28,7 +28,7 @@ def worker(
 
     Example: galcat worker --queues gpu --concurrency 1
     """
-    from galcat.workers.handlers import handlers_with
+    from galcat.workers.handlers import CHORES, handlers_with
     from galcat.workers.queue.worker import start_worker
 
     modules = [m.strip() for m in (extra_jobs or "").split(",") if m.strip()]
@@ -36,7 +36,8 @@ def worker(
         table = handlers_with(modules)
     except ImportError as exc:
         fail(ValueError(f"GALCAT_EXTRA_JOBS: {exc}"))
-    start_worker(load_settings(), table, queues.split(","), concurrency, name=name)
+    start_worker(load_settings(), table, queues.split(","), concurrency, name=name,
+                 chores=CHORES)
 
 
 @jobs_app.command("list")

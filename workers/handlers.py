@@ -4,7 +4,8 @@ A kind is its spec class (:mod:`galcat.workers.queue.specs`) and its handler,
 ``run(ctx, spec)``. Inference kinds fan out into ``infer_shard`` jobs, which look their
 task up in :data:`INFERENCE_TASKS`. :func:`handlers` adds kinds from another module
 (``JOB_KINDS`` and ``INFERENCE_TASKS`` in it), which is how tests and benches run their
-toy jobs on real workers without shipping them.
+toy jobs on real workers without shipping them. :data:`CHORES` is the housekeeping a
+worker's reaper does besides re-queueing.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from galcat.workers.queue.specs import (
 )
 from galcat.workers.simulation.inference import PHASES_TASK
 from galcat.workers.simulation.training import train_phases
-from galcat.workers.tap_query import run_tap_query
+from galcat.workers.tap_query import run_tap_query, sweep_expired_answers
 
 INFERENCE_TASKS: dict[str, InferenceTask] = {
     "dla": DLA_TASK, "sersic": SERSIC_TASK, "morphology": MORPHOLOGY_TASK,
@@ -107,3 +108,5 @@ def handlers_with(module_names: Sequence[str]) -> dict[str, JobKind]:
 
 
 HANDLERS = handlers()
+CHORES = (sweep_expired_answers,)
+"""Housekeeping every worker's reaper runs on each pass."""

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from galcat.catalog.access import service_engine
+from galcat.catalog.db import Database
+from galcat.catalog.schema.base import utcnow
 from galcat.catalog.settings import Settings
 from galcat.catalog.tap.output import parse_format
 from galcat.catalog.tap.query import TAP_ERRORS, answer_adql, newest_releases
+from galcat.catalog.tap.uws import expired_jobs
 from galcat.workers.queue.jobs import (
     JobError,
     cancel,
@@ -100,3 +103,17 @@ class QueueTapJobs:
             path.unlink(missing_ok=True)
         forget(self.settings, job_id)
 
+
+
+def sweep_expired_answers(settings: Settings, db: Database) -> list[int]:
+    """Delete the asynchronous TAP jobs past their destruction time, with their answer
+    files (the workers' reaper runs this on every pass); one still running is aborted
+    and deleted on a later pass. The ids deleted."""
+    with db.engine.connect() as connection:
+        expired = expired_jobs(connection, utcnow())
+    jobs, deleted = QueueTapJobs(settings), []
+    for job_id in expired:
+        with contextlib.suppress(JobError):
+            jobs.delete(job_id)
+            deleted.append(job_id)
+    return deleted

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from galcat.catalog.schema import Job
 
 KIND = "tap_query"
+RETENTION_DAYS = 7.0
+"""How long an asynchronous job and its answer are kept (UWS destruction time)."""
 PHASES = {"held": "PENDING", "queued": "QUEUED", "running": "EXECUTING",
           "done": "COMPLETED", "failed": "ERROR", "cancelled": "ABORTED"}
 XML = '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -59,7 +61,7 @@ class UwsJob:
 
     @property
     def destruction(self) -> datetime:
-        return self.created + timedelta(days=float(self.parameters.get("retention_days", 7.0)))
+        return self.created + _retention(self.parameters)
 
     @property
     def error_summary(self) -> str:
@@ -81,6 +83,18 @@ def recent_jobs(connection: sa.Connection, limit: int = 100) -> list[UwsJob]:
     rows = Session(bind=connection).execute(
         sa.select(Job).where(Job.kind == KIND).order_by(Job.id.desc()).limit(limit)).scalars()
     return [_uws(job) for job in rows]
+
+
+def expired_jobs(connection: sa.Connection, now: datetime) -> list[int]:
+    """The TAP jobs whose destruction time (created + their retention) is before ``now``."""
+    rows = connection.execute(sa.select(Job.id, Job.created_at, Job.parameters)
+                              .where(Job.kind == KIND, Job.parent_id.is_(None)))
+    return [job_id for job_id, created, parameters in rows
+            if _utc(created) + _retention(parameters) < now]
+
+
+def _retention(parameters: dict[str, Any]) -> timedelta:
+    return timedelta(days=float(parameters.get("retention_days", RETENTION_DAYS)))
 
 
 def _uws(job: Job) -> UwsJob:

@@ -13,10 +13,12 @@ from galcat.catalog.tap.tables import (
     schema_descriptions,
     tap_tables,
 )
+from galcat.catalog.tap.uws import RETENTION_DAYS
 
 XML = '<?xml version="1.0" encoding="utf-8"?>\n'
 MAX_ROWS = 1_000_000
 DEFAULT_ROWS = 100_000
+RETENTION_S = round(RETENTION_DAYS * 86_400)
 
 
 def capabilities(base: str, sqlite: bool) -> bytes:
@@ -49,7 +51,8 @@ def capabilities(base: str, sqlite: bool) -> bytes:
             '   <languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo">\n'
             f"{features}   </languageFeatures>\n  </language>\n"
             f"{formats}"
-            f"  <retentionPeriod><default>0</default><hard>0</hard></retentionPeriod>\n"
+            f"  <retentionPeriod><default>{RETENTION_S}</default><hard>{RETENTION_S}</hard>"
+            "</retentionPeriod>\n"
             f"  <outputLimit><default unit=\"row\">{DEFAULT_ROWS}</default>"
             f"<hard unit=\"row\">{MAX_ROWS}</hard></outputLimit>\n"
             " </capability>\n"

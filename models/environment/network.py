@@ -31,6 +31,7 @@ from keras import layers, ops
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
+from galcat.models.batches import predict_in_batches
 from galcat.models.environment.neighbours import NeighbourFeatures
 
 Progress = Callable[[str, int, int], None]
@@ -293,7 +294,7 @@ def predict_redshift_posterior(model: keras.Model, features: NeighbourFeatures,
     k = features.reference.shape[1] + 1
     if len(features) == 0:
         return RedshiftPosterior(np.zeros((0, k)), np.zeros((0, k)), np.zeros((0, k)))
-    out = model.predict(features.as_inputs(), batch_size=batch_size, verbose=0)
+    out = predict_in_batches(model, features.as_inputs(), batch_size)
     logits, centres, widths = (np.asarray(out[name], dtype=float)
                                for name in ("logits", "centres", "widths"))
     weights = np.exp(logits - logits.max(axis=1, keepdims=True))

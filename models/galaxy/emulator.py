@@ -20,6 +20,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from galcat.models.batches import predict_in_batches
 from galcat.models.galaxy.augment import d4, d4_pa_deg
 from galcat.models.galaxy.nets import conv_encoder
 from galcat.models.galaxy.preprocess import N_SCALARS, NetworkInputs, network_inputs
@@ -216,7 +217,7 @@ def predict(model: keras.Model, images: np.ndarray, *,
     """
     inputs = network_inputs(images, zero_point=zero_point, psf_fwhm_arcsec=psf_fwhm_arcsec,
                             sky_sigma=sky_sigma, profile=profile)
-    raw = np.asarray(model.predict(inputs.as_dict(), batch_size=batch_size, verbose=0))
+    raw = np.asarray(predict_in_batches(model, inputs.as_dict(), batch_size))
     out = decode(raw, inputs.mag_sum)
     out["mag_sum"] = inputs.mag_sum
     return out

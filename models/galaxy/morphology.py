@@ -23,6 +23,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from galcat.models.batches import predict_in_batches
 from galcat.models.galaxy.augment import random_augment
 from galcat.models.galaxy.nets import D4Mean, D4Views, RepeatRows, conv_encoder
 from galcat.models.galaxy.preprocess import N_SCALARS, NetworkInputs, network_inputs
@@ -151,7 +152,7 @@ def predict(model: keras.Model, images: np.ndarray, *,
                             sky_sigma=sky_sigma, profile=profile)
     if model not in _INVARIANT:
         _INVARIANT[model] = d4_invariant(model)
-    out = _INVARIANT[model].predict(inputs.as_dict(), batch_size=batch_size, verbose=0)
+    out = predict_in_batches(_INVARIANT[model], inputs.as_dict(), batch_size)
     if not isinstance(out, dict):
         return {"head": np.asarray(out)}
     result = {name: np.asarray(out["candels"])[:, i] for i, name in enumerate(CANDELS_FLAGS)}

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from galcat.models.batches import predict_in_batches
 from galcat.models.galaxy.augment import random_augment
 from galcat.models.galaxy.morphology import class_crossentropy
 from galcat.models.galaxy.nets import D4Mean, D4Views, RepeatRows, conv_encoder
@@ -216,7 +217,7 @@ def predict(model: keras.Model, images: np.ndarray, *, redshift: float | np.ndar
                      sky_sigma=sky_sigma, profile=profile)
     if model not in _INVARIANT:
         _INVARIANT[model] = d4_invariant(model)
-    out = _INVARIANT[model].predict(x, batch_size=batch_size, verbose=0)
+    out = predict_in_batches(_INVARIANT[model], x, batch_size)
     phase = np.asarray(out["phase"], dtype=float)
     moments = np.asarray(out["time_since_merger"], dtype=float)
     variance = np.maximum(moments[:, 1] - moments[:, 0] ** 2, np.exp(LOG_VAR_RANGE[0]))

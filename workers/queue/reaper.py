@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,6 +26,9 @@ from galcat.workers.queue.lifecycle import JOB, roll_up_parent
 log = logging.getLogger("galcat.reaper")
 
 ORPHAN_FACTOR = 10
+
+Chore = Callable[[Settings, Database], object]
+"""Housekeeping the reaper also runs on each pass (e.g. deleting expired TAP answers)."""
 
 
 @dataclass(frozen=True)
@@ -77,21 +81,25 @@ def reap(settings: Settings, db: Database) -> ReapReport:
 
 
 class ReaperThread(threading.Thread):
-    """Runs ``reap`` every ``interval_s`` until stopped."""
+    """Runs ``reap``, then each of ``chores``, every ``interval_s`` until stopped."""
 
-    def __init__(self, settings: Settings, db: Database, interval_s: float | None = None) -> None:
+    def __init__(self, settings: Settings, db: Database, interval_s: float | None = None,
+                 chores: Sequence[Chore] = ()) -> None:
         super().__init__(name="galcat-reaper", daemon=True)
         self.settings = settings
         self.db = db
+        self.chores = tuple(chores)
         self.interval_s = interval_s or max(0.5, min(30.0, settings.stale_after_s / 3))
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval_s):
-            try:
-                reap(self.settings, self.db)
-            except Exception:
-                log.warning("reaper pass failed (next in %.1f s)", self.interval_s, exc_info=True)
+            for chore in (reap, *self.chores):
+                try:
+                    chore(self.settings, self.db)
+                except Exception:
+                    log.warning("%s failed (next in %.1f s)", getattr(chore, "__name__", chore),
+                                self.interval_s, exc_info=True)
 
     def stop(self) -> None:
         self._stop_event.set()

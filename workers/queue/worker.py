@@ -19,7 +19,7 @@ from celery.exceptions import WorkerShutdown
 from galcat.catalog.db import forget_databases, get_database
 from galcat.catalog.settings import Settings
 from galcat.workers.queue.app import QUEUES, broker_queue, celery_app
-from galcat.workers.queue.reaper import ReaperThread
+from galcat.workers.queue.reaper import Chore, ReaperThread
 from galcat.workers.queue.runner import Handlers
 from galcat.workers.queue.supervisor import supervise
 
@@ -34,10 +34,11 @@ def start_worker(
     concurrency: int = 1,
     name: str | None = None,
     loglevel: str = "INFO",
+    chores: Sequence[Chore] = (),
 ) -> None:
     """Run ``concurrency`` single-job worker processes of ``handlers`` until stopped
     (SIGTERM/SIGINT). A process that dies under its job is replaced; the job goes back to
-    the queue through the reaper, which runs in the first process."""
+    the queue through the reaper, which runs in the first process, with ``chores``."""
     unknown = set(queues) - set(QUEUES)
     if unknown:
         raise ValueError(f"unknown queues {sorted(unknown)}: choose from {', '.join(QUEUES)}")
@@ -50,7 +51,7 @@ def start_worker(
 
     def run_slot(slot: int) -> int:
         return _run_solo(settings, handlers, names, node_name(name, slot), loglevel,
-                         with_reaper=slot == 0)
+                         chores=chores if slot == 0 else None)
 
     raise SystemExit(supervise(concurrency, run_slot))
 
@@ -63,12 +64,13 @@ def node_name(name: str | None, slot: int) -> str:
 
 
 def _run_solo(settings: Settings, handlers: Handlers, queue_names: Sequence[str], node: str,
-              loglevel: str, with_reaper: bool) -> int:
+              loglevel: str, chores: Sequence[Chore] | None) -> int:
     """One Celery worker with the solo pool in this process: one job at a time, every
-    broker call on this thread (kombu's SQLite transport is not thread-safe)."""
-    if with_reaper:
+    broker call on this thread (kombu's SQLite transport is not thread-safe); with the
+    reaper and its ``chores`` unless they are None."""
+    if chores is not None:
         def _start_reaper(**_: Any) -> None:
-            thread = ReaperThread(settings, get_database(settings))
+            thread = ReaperThread(settings, get_database(settings), chores=chores)
             thread.start()
             _reaper.append(thread)
 
