@@ -6,7 +6,9 @@
    then the same file again: every row already in), against loading the same rows with
    the bare driver: ``COPY`` of ready-made CSV on PostgreSQL, ``executemany`` of
    ready-made tuples on SQLite, both into ``galaxy`` itself (the floor its indexes, sky
-   index and foreign key set) and into a bare copy of it with no index or constraint.
+   index and foreign key set) and into a bare copy of it with no index or constraint;
+   on PostgreSQL also into a copy with all of galaxy's columns and one of its indexes or
+   constraints at a time, which says what each costs per row written.
 2. Cone search over N galaxies uniform on the sphere, radii 1 arcmin and 1 degree:
    p50 latency of ``catalog.sky.cone`` over random centres, against a full-table scan
    with the exact distance as the baseline.
@@ -176,6 +178,55 @@ def time_raw_load(db: Database, galaxies: Galaxies, bare: bool) -> float:
     return seconds
 
 
+def galaxy_write_costs(db: Database) -> dict[str, str]:
+    """What ``galaxy`` makes PostgreSQL do per row written, as DDL for a copy of it named
+    ``raw_galaxy``: each index and each foreign-key or check constraint, by name."""
+    with db.engine.connect() as conn:
+        indexes = conn.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'galaxy' "
+            "ORDER BY indexname").all()
+        constraints = conn.exec_driver_sql(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'galaxy'::regclass AND contype IN ('f', 'c') "
+            "ORDER BY conname").all()
+    ddl = {name: definition.replace(f"INDEX {name} ON public.galaxy ",
+                                    f"INDEX raw_{name} ON raw_galaxy ")
+           for name, definition in indexes}
+    ddl |= {name: f"ALTER TABLE raw_galaxy ADD CONSTRAINT raw_{name} {definition}"
+            for name, definition in constraints}
+    return ddl
+
+
+def time_copy_with(db: Database, galaxies: Galaxies, ddl: Sequence[str]) -> float:
+    """Seconds for the driver's ``COPY`` of the rows (CSV made beforehand) into a copy of
+    ``galaxy`` with every column and default but only the indexes and constraints of
+    ``ddl``. Commit included; the copy is dropped afterwards."""
+    import pyarrow as pa
+
+    from galcat.catalog.ingest.load import csv_bytes
+
+    with db.session() as session:
+        sid = survey_id(session, "bench-raw")
+    columns = ", ".join(COLUMNS)
+    data = csv_bytes(pa.table(dict(zip(COLUMNS, zip(*galaxies.tuples(sid), strict=True),
+                                       strict=True))))
+    with db.engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection
+        with dbapi.cursor() as cursor:
+            cursor.execute("CREATE TABLE raw_galaxy (LIKE galaxy INCLUDING DEFAULTS)")
+            for statement in ddl:
+                cursor.execute(statement)
+            dbapi.commit()
+            start = time.perf_counter()
+            with cursor.copy(f"COPY raw_galaxy ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(data)
+            dbapi.commit()
+            seconds = time.perf_counter() - start
+            cursor.execute("DROP TABLE raw_galaxy")
+            dbapi.commit()
+    return seconds
+
+
 def reset_database(db: Database) -> None:
     """Empty the catalog: a new SQLite file, or TRUNCATE on PostgreSQL."""
     if db.dialect == "sqlite":
@@ -269,6 +320,13 @@ def bench_backend(
     print(f"[{label}] raw load with the driver, bare table and galaxy ...", flush=True)
     figures[f"{label}:raw_bare"] = time_raw_load(db, galaxies, bare=True)
     figures[f"{label}:raw_galaxy"] = time_raw_load(db, galaxies, bare=False)
+    if label == "postgresql":
+        costs = galaxy_write_costs(db)
+        print(f"[{label}] raw COPY into galaxy's columns with one of its {len(costs)} indexes "
+              "and constraints at a time ...", flush=True)
+        figures[f"{label}:raw_columns"] = time_copy_with(db, galaxies, [])
+        for name, ddl in costs.items():
+            figures[f"{label}:raw_with:{name}"] = time_copy_with(db, galaxies, [ddl])
     reset_database(db)
     print(f"[{label}] ingest_catalog FITS ...", flush=True)
     figures[f"{label}:ingest"] = time_ingest_catalog(db, fits, n)
@@ -323,6 +381,16 @@ def report(figures: dict[str, float], n: int, backends: list[str], notes: list[s
         again = figures[f"{backend}:ingest_again"]
         out.add("ingest_catalog FITS again, every row exists", backend, rate(n, again),
                 f"new rows {rate(n, ingest)}", ingest / again)
+    if pg:
+        plain = figures["postgresql:raw_columns"]
+        out.add("raw COPY, galaxy's columns, no index or constraint", "postgresql",
+                rate(n, plain), f"raw COPY into galaxy {rate(n, figures['postgresql:raw_galaxy'])}",
+                figures["postgresql:raw_galaxy"] / plain)
+        for key, seconds in figures.items():
+            if key.startswith("postgresql:raw_with:"):
+                out.add(f"raw COPY, galaxy's columns + {key.split(':', 2)[2]} only: "
+                        f"+{(seconds - plain) * 1e6 / n:.2f} s per 10⁶ rows", "postgresql",
+                        rate(n, seconds), f"no index {rate(n, plain)}", plain / seconds)
     for name in RADII:
         for backend in backends:
             scan, p = figures[f"{backend}:scan"], figures[f"{backend}:cone:{name}"]
@@ -334,7 +402,8 @@ def report(figures: dict[str, float], n: int, backends: list[str], notes: list[s
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench foundation", description=DESCRIPTION.capitalize() + ".",
+        prog="python -m bench foundation",
+        description=DESCRIPTION[0].upper() + DESCRIPTION[1:] + ".",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_size_options(parser)
     parser.add_argument("--centres", type=int, default=30, metavar="K",

@@ -537,7 +537,8 @@ def report(figures: dict[str, float], sizes: Sizes, notes: list[str]) -> Report:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench jobs", description=DESCRIPTION.capitalize() + ".",
+        prog="python -m bench jobs",
+        description=DESCRIPTION[0].upper() + DESCRIPTION[1:] + ".",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="50 round trips, bursts of 200, 10_000 galaxies, 1 inference run")

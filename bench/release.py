@@ -323,7 +323,8 @@ def report(figures: dict[str, Any], n: int, backends: list[str], notes: list[str
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench release", description=DESCRIPTION.capitalize() + ".",
+        prog="python -m bench release",
+        description=DESCRIPTION[0].upper() + DESCRIPTION[1:] + ".",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_size_options(parser)
     parser.add_argument("--requests", type=int, default=400, metavar="R",

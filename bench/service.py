@@ -242,7 +242,8 @@ def report(figures: dict[str, Any], args: argparse.Namespace, backends: list[str
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench service", description=DESCRIPTION.capitalize() + ".",
+        prog="python -m bench service",
+        description=DESCRIPTION[0].upper() + DESCRIPTION[1:] + ".",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_size_options(parser)
     add_backend_options(parser)

@@ -19,7 +19,7 @@ import sys
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from galcat.catalog.db import Database
+from galcat.catalog.db import SERVICE_POOL, Database
 from galcat.catalog.readonly import AccessError, check_role, postgres_read_options
 from galcat.catalog.readonly import role_url as _role_url
 
@@ -66,7 +66,7 @@ def service_engine(db: Database, role: str = "galcat_reader") -> Engine:
     if db.dialect != "postgresql":
         return db.pooled_readonly_engine
     engine = sa.create_engine(
-        role_url(db, role), pool_pre_ping=True, pool_size=5, max_overflow=10,
+        role_url(db, role), pool_pre_ping=True, **SERVICE_POOL,
         connect_args={"connect_timeout": 10,
                       "options": postgres_read_options(db.query_timeout_s)})
     try:
@@ -78,6 +78,6 @@ def service_engine(db: Database, role: str = "galcat_reader") -> Engine:
         print(f"galcat: cannot connect as read-only role {role!r} ({reason}); using the "
               "read-only engine of the main connection instead (run `galcat init` to create "
               "the role)", file=sys.stderr)
-        return db.readonly_engine
+        return db.pooled_readonly_engine
     return engine
 

@@ -37,6 +37,12 @@ from galcat.catalog.sqlite_math import ensure_math_functions
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
+SERVICE_POOL: dict[str, int] = {"pool_size": 16, "max_overflow": 24}
+"""Connections of an engine that answers web requests: one for each of the 40 threads a
+service worker runs requests on (anyio's default), 16 kept open between requests. With
+fewer, a burst of concurrent requests waited for a connection (wrk's 2-second timeouts
+at 16 connections) or opened and closed one per request past the pool."""
+
 
 class Database(abc.ABC):
     """One catalog database: engines, sessions and the dialect-specific operations."""
@@ -105,8 +111,8 @@ class Database(abc.ABC):
     @property
     def pooled_readonly_engine(self) -> Engine:
         """A read-only engine that keeps its connections open between uses, for a
-        long-running reader that answers many small queries (the service); on
-        PostgreSQL every engine pools, so it is configured as ``readonly_engine``."""
+        long-running reader that answers many small queries (the service), sized by
+        ``SERVICE_POOL``."""
         if self._pooled_readonly_engine is None:
             self._pooled_readonly_engine = self._make_engine(readonly=True, pooled=True)
         return self._pooled_readonly_engine
@@ -240,7 +246,7 @@ class SqliteDatabase(Database):
             connect_args["check_same_thread"] = False
         engine = sa.create_engine(
             url, connect_args=connect_args,
-            **({"poolclass": sa.QueuePool, "pool_size": 8, "max_overflow": 8} if pooled
+            **({"poolclass": sa.QueuePool, **SERVICE_POOL} if pooled
                else {"poolclass": sa.NullPool}))
 
         @event.listens_for(engine, "connect")
@@ -304,8 +310,8 @@ class PostgresDatabase(Database):
         if readonly:
             connect_args["options"] = "-c default_transaction_read_only=on"
         return sa.create_engine(
-            self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=connect_args
-        )
+            self.url, pool_pre_ping=True, connect_args=connect_args,
+            **(SERVICE_POOL if pooled else {"pool_size": 5, "max_overflow": 5}))
 
     def _insert(self, table: sa.Table) -> Any:
         return postgresql.insert(table)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from galcat.catalog.db import Database, get_database
 from galcat.catalog.settings import Settings
 
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 """The newest migration shipped with this code (a test checks it against Alembic)."""
 
 

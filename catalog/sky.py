@@ -16,6 +16,7 @@ import cdshealpix.nested as healpix
 import numpy as np
 import sqlalchemy as sa
 from astropy.coordinates import Latitude, Longitude
+from cdshealpix import cdshealpix as healpix_core
 from numpy.typing import ArrayLike, NDArray
 from sqlalchemy.orm import Session
 
@@ -53,17 +54,17 @@ def angular_distance_deg(
 
 
 def cone_ranges(ra_deg: float, dec_deg: float, radius_deg: float) -> list[tuple[int, int]]:
-    """Half-open ``[lo, hi)`` ranges of order-29 pixels that cover the cone."""
+    """Half-open ``[lo, hi)`` ranges of order-29 pixels that cover the cone.
+
+    Calls the compiled cone search that ``cdshealpix.nested.cone_search`` wraps, with
+    plain radians: the wrapper's astropy angles cost ~20× the search itself, which every
+    cone query and every ingested image's nearby-galaxy search pays."""
     _check_cone(ra_deg, dec_deg, radius_deg)
     radius_rad = math.radians(radius_deg)
     depth = int(np.clip(math.floor(math.log2(math.sqrt(math.pi / 3) / radius_rad)), 0, 27))
-    cells, depths, _full = healpix.cone_search(
-        Longitude(ra_deg % 360.0 * u.deg),
-        Latitude(dec_deg * u.deg),
-        radius_deg * u.deg,
-        depth=depth,
-        depth_delta=2,
-    )
+    cells, depths, _full = healpix_core.cone_search(
+        np.uint8(depth), np.uint8(2), math.radians(ra_deg % 360.0), math.radians(dec_deg),
+        radius_rad, False)
     shift = 2 * (ORDER - np.asarray(depths, dtype=np.int64))
     lo = np.asarray(cells, dtype=np.int64) << shift
     hi = (np.asarray(cells, dtype=np.int64) + 1) << shift
@@ -89,10 +90,8 @@ def cone(
     for needed in ("ra_deg", "dec_deg"):
         if needed not in {c.name for c in selected}:
             selected.append(model.__table__.c[needed])
-    ranges = cone_ranges(ra, dec, radius_deg)
-    pix = model.__table__.c.healpix_29
-    stmt = sa.select(*selected).where(sa.or_(*(pix.between(lo, hi - 1) for lo, hi in ranges)))
-    rows = [dict(r) for r in session.execute(stmt).mappings()]
+    rows = _rows_in_ranges(session.connection(), model.__table__, selected,
+                           cone_ranges(ra, dec, radius_deg))
     if not rows:
         return []
     dist = angular_distance_deg(
@@ -108,6 +107,25 @@ def cone(
         row["distance_deg"] = float(dist[i])
         out.append(row)
     return out
+
+
+def _rows_in_ranges(connection: sa.Connection, table: sa.Table, selected: Sequence[sa.Column],
+                    ranges: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The ``selected`` columns of the rows whose ``healpix_29`` lies in one of the
+    half-open ``ranges``, as dicts, values typed as the ORM types them.
+
+    The statement goes to the driver as a plain string: building and compiling a SQL
+    expression per cone cost ~4× the query itself on an indexed table."""
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.name == "sqlite" else "%s"
+    sql = (f"SELECT {', '.join(quote(c.name) for c in selected)} FROM {quote(table.name)} "
+           "WHERE " + " OR ".join(f"healpix_29 BETWEEN {mark} AND {mark}" for _ in ranges))
+    params = tuple(v for lo, hi in ranges for v in (lo, hi - 1))
+    typed = [(c.name, c.type.result_processor(dialect, None)) for c in selected]
+    return [{name: value if convert is None else convert(value)
+             for (name, convert), value in zip(typed, row, strict=True)}
+            for row in connection.exec_driver_sql(sql, params)]
 
 
 def positional_table(table: str) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import astropy.units as u
 import numpy as np
 import pytest
-from astropy.coordinates import SkyCoord
+import sqlalchemy as sa
+from astropy.coordinates import Latitude, Longitude, SkyCoord
 
 from galcat.catalog.db import Database
 from galcat.catalog.schema import Galaxy
@@ -85,6 +86,29 @@ def test_ranges_cover_the_cone_tightly() -> None:
         assert len(ranges) < 64
 
 
+def test_ranges_are_the_cells_of_cdshealpix_public_cone_search() -> None:
+    """cone_ranges calls cdshealpix's compiled cone search directly; it must give the
+    cells its public, astropy-typed wrapper gives, wherever the cone is."""
+    import cdshealpix.nested as public
+
+    rng = np.random.default_rng(11)
+    cones = [*CONES, (359.99, 0.0, 0.5), (0.0, 89.9, 2.0), (123.0, -90.0, 0.1),
+             (10.0, 10.0, 180.0), (200.0, 30.0, 1e-5)]
+    cones += list(zip(rng.uniform(0, 360, 200), np.degrees(np.arcsin(rng.uniform(-1, 1, 200))),
+                      10 ** rng.uniform(-4, 1.3, 200), strict=True))
+    for c_ra, c_dec, radius in cones:
+        depth = int(np.clip(np.floor(np.log2(np.sqrt(np.pi / 3) / np.radians(radius))), 0, 27))
+        cells, depths, _ = public.cone_search(Longitude(c_ra % 360 * u.deg),
+                                              Latitude(c_dec * u.deg), radius * u.deg,
+                                              depth=depth, depth_delta=2)
+        shift = 2 * (29 - depths.astype(np.int64))
+        lo, hi = cells.astype(np.int64) << shift, (cells.astype(np.int64) + 1) << shift
+        ranges = np.array(cone_ranges(c_ra, c_dec, radius))
+        where = np.searchsorted(ranges[:, 0], lo, side="right") - 1
+        assert np.all(where >= 0) and np.all(hi <= ranges[where, 1]), (c_ra, c_dec, radius)
+        assert int(np.sum(ranges[:, 1] - ranges[:, 0])) == int(np.sum(hi - lo))
+
+
 def test_distance_agrees_with_astropy() -> None:
     rng = np.random.default_rng(3)
     ra1, ra2 = rng.uniform(0, 360, (2, 5000))
@@ -98,3 +122,26 @@ def test_distance_agrees_with_astropy() -> None:
 def test_bad_cone_is_refused(bad) -> None:
     with pytest.raises(ValueError):
         cone_ranges(*bad)
+
+
+def test_cone_rows_are_typed_as_the_orm_types_them(db: Database) -> None:
+    """cone() reads through the driver; every column comes back as the ORM would give it
+    (JSON as a dict, NULL as None, 64-bit integers whole)."""
+    from galcat.catalog.schema import Sightline
+
+    with db.session() as session:
+        sid = survey_id(session, "typed")
+        session.add(Galaxy(survey_id=sid, external_id="g1", ra_deg=10.0, dec_deg=-5.0,
+                           healpix_29=int(healpix_29(10.0, -5.0)[0]), z_spec=None,
+                           z_phot=0.5, extra={"field": "COSMOS", "flags": [1, 2]}))
+        session.add(Sightline(survey_id=sid, external_id="q1", plate=3655, mjd=55240,
+                              fiber=12, thing_id=2**62 + 7, ra_deg=10.0, dec_deg=-5.0,
+                              healpix_29=int(healpix_29(10.0, -5.0)[0]), z_qso=2.5))
+    with db.new_session() as session:
+        for model, table in ((Galaxy, "galaxy"), (Sightline, "sightline")):
+            orm = session.execute(sa.select(model)).scalar_one()
+            [found] = cone(session, table, 10.0, -5.0, 0.01)
+            expected = {c.name: getattr(orm, c.key) for c in model.__table__.columns}
+            assert found.pop("distance_deg") < 1e-9
+            assert found == expected
+            assert all(type(found[k]) is type(v) for k, v in expected.items())
