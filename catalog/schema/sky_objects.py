@@ -42,8 +42,8 @@ def present_values_index(table: str, column: str) -> sa.Index:
     """An index of ``column`` over the rows where it is not null (``ix_<table>_<column>``).
 
     A comparison on the column (``z_spec BETWEEN …``, ``z_spec IS NOT NULL``) uses it on
-    both backends; rows loaded without the column cost it nothing, where a full index
-    took a null entry per row (about 0.9 s per 10⁶ rows of COPY each, on PostgreSQL)."""
+    both backends; rows loaded without the column add no entry to it, where a full index
+    took one per row (``python -m bench foundation`` shows what each index costs)."""
     condition = sa.text(f"{column} IS NOT NULL")
     return sa.Index(f"ix_{table}_{column}", column, postgresql_where=condition,
                     sqlite_where=condition)
