@@ -159,7 +159,7 @@ def http_p50(port: int, paths: list[str]) -> tuple[float, float]:
 
 
 def wrk_load(port: int, template: str, connections: int, seconds: int, seed: int,
-             folder: Path) -> dict[str, float]:
+             folder: Path) -> dict[str, Any]:
     """requests/s and errors from wrk asking ``template`` (RA_, DEC_ filled at random)."""
     script = folder / f"cones-{connections}.lua"
     script.write_text(WRK_SCRIPT % {"seed": seed, "template": template})
@@ -174,10 +174,20 @@ def wrk_load(port: int, template: str, connections: int, seconds: int, seed: int
                         out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (
         sum(int(g) for g in sockets.groups()) if sockets else 0)
+    kinds = ", ".join(filter(None, [non2xx.group(0) if non2xx else "",
+                                    sockets.group(0) if sockets else ""]))
     median = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
     p50_s = float(median.group(1)) * scale[median.group(2)] if median else float("nan")
-    return {"requests": total, "rps": rps, "errors": errors, "p50": p50_s}
+    return {"requests": total, "rps": rps, "errors": errors, "p50": p50_s, "kinds": kinds}
+
+
+def refusals(log: Path, most: int = 10) -> str:
+    """The service log's last ``most`` lines that are neither a 200 answer nor start-up
+    chatter (what to read when wrk counts errors)."""
+    lines = [line for line in log.read_text(errors="replace").splitlines()
+             if '" 200' not in line and "startup" not in line and "Started" not in line]
+    return "\n".join(lines[-most:]) or "(nothing but 200 answers)"
 
 
 def bench_backend(db: Database, args: argparse.Namespace, figures: dict[str, Any],
@@ -209,8 +219,13 @@ def bench_backend(db: Database, args: argparse.Namespace, figures: dict[str, Any
                 template = template.replace("RA=0.00000", "RA=RA_").replace(
                     "DEC=0.00000", "DEC=DEC_")
                 print(f"[{label}] wrk {kind}, {connections} connections ...", flush=True)
-                figures[f"{label}:{kind}_load_{connections}"] = wrk_load(
-                    port, template, connections, args.duration, args.seed, folder)
+                found = wrk_load(port, template, connections, args.duration, args.seed,
+                                 folder)
+                figures[f"{label}:{kind}_load_{connections}"] = found
+                if found["errors"]:
+                    print(f"[{label}] wrk {kind}, {connections} connections: "
+                          f"{found['errors']:.0f} errors ({found['kinds']}); the service log "
+                          f"says:\n{refusals(home / f'serve-{args.workers}.log')}", flush=True)
 
 
 def report(figures: dict[str, Any], args: argparse.Namespace, backends: list[str],

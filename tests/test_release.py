@@ -252,12 +252,15 @@ def test_writers_do_not_depend_on_chunking(db: Database, sample: Sample, tmp_pat
 def test_memory_does_not_grow_with_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                         ) -> None:
     """Peak Python memory while writing 4x more rows stays about the same (SQLite,
-    500-row chunks; a first untraced release imports the writers and fills caches)."""
+    500-row chunks read and written, so both sizes are many chunks; a first untraced
+    release imports the writers and fills caches)."""
     import galcat.catalog.release.build as build
+    import galcat.catalog.release.scan as scan
     from bench.fixtures.synthetic import add_model_version, load_galaxies, load_morphology
     from galcat.catalog import migrate
 
     monkeypatch.setattr(build, "CHUNK_ROWS", 500)
+    monkeypatch.setattr(scan, "READ_ROWS", 500)
     databases = []
     for n in (3_000, 12_000):
         db = Database.for_url(f"sqlite:///{tmp_path / f'm{n}.sqlite'}")
