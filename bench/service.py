@@ -6,7 +6,8 @@ process, and throughput of ``galcat serve`` under bounded load.
 2. In process: ``catalog.sky.cone`` p50 at random centres (0.5° and 1′): the baseline.
 3. ``galcat serve --workers W`` as real uvicorn processes; one keep-alive client asks,
    one request at a time, for SCS cones (0.5°, 1′) and TAP sync ADQL cones of 1′
-   (``CONTAINS(POINT, CIRCLE)``): p50 latency, against the in-process call.
+   (``CONTAINS(POINT, CIRCLE)``): p50 latency, against the in-process call; and an SCS
+   ``FORMAT=METADATA`` answer, which reads no row: the floor of HTTP and the framework.
 4. Throughput: ``wrk`` (Debian's package) with 4 and 16 connections for 10 s each, SCS
    and TAP 1′ cones at random centres: requests/s, and non-2xx or socket errors.
 
@@ -208,6 +209,9 @@ def bench_backend(db: Database, args: argparse.Namespace, figures: dict[str, Any
         for name, radius in (("half", 0.5), ("arcmin", ONE_ARCMIN)):
             figures[f"{label}:scs_{name}"], figures[f"{label}:rows_{name}"] = http_p50(
                 port, [scs_path(ra, dec, radius) for ra, dec in points.tolist()])
+        figures[f"{label}:metadata"], _ = http_p50(
+            port, [scs_path(ra, dec, ONE_ARCMIN) + "&FORMAT=METADATA"
+                   for ra, dec in points.tolist()])
         figures[f"{label}:tap_arcmin"], _ = http_p50(
             port, [tap_path(ra, dec, ONE_ARCMIN) for ra, dec in points.tolist()])
         if shutil.which("wrk") is None:
@@ -238,7 +242,11 @@ def report(figures: dict[str, Any], args: argparse.Namespace, backends: list[str
             out.add(f"SCS over HTTP, {text} cone, p50 (mean {figures[f'{b}:rows_{name}']:.3g} "
                     "rows)", b, latency(served), f"in-process cone() {latency(direct)}",
                     direct / served)
-        direct, served = figures[f"{b}:direct_arcmin"], figures[f"{b}:tap_arcmin"]
+        direct = figures[f"{b}:direct_arcmin"]
+        out.add("SCS FORMAT=METADATA over HTTP (no database read), p50", b,
+                latency(figures[f"{b}:metadata"]), f"in-process 1′ cone() {latency(direct)}",
+                direct / figures[f"{b}:metadata"])
+        served = figures[f"{b}:tap_arcmin"]
         out.add("TAP sync ADQL, 1′ cone, p50", b, latency(served),
                 f"in-process cone() {latency(direct)}", direct / served)
         for connections in args.connections:
